@@ -1,0 +1,50 @@
+# Optimizers, Hands-On: set up, build and test the course.
+#   make book     set up .venv and build the site into _build/html
+#   make test     set up .venv and run every test (unit, notebook checks, nbval, site build)
+#   make execute NB=chapters/01-gradient-descent.ipynb   refresh a notebook's saved outputs
+#   make lab      open the notebooks in JupyterLab
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help setup book test execute lab clean
+
+help:
+	@sed -n '2,6p' Makefile
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt code/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e code
+	@touch $(STAMP)
+
+book: setup
+	$(BIN)/jupyter-book build .
+	@echo "The site is at $(CURDIR)/_build/html/index.html"
+
+# pytest.ini collects tests/ and chapters/: the unit tests, the notebook
+# conventions, nbval in strict mode on every chapter, and a warnings-as-errors
+# build of the site with checks on the HTML it produces.
+test: setup
+	$(BIN)/python -m pytest
+
+execute: setup
+	@test -n "$(NB)" || { echo "usage: make execute NB=chapters/NN-topic.ipynb"; exit 2; }
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=python3 \
+	    --ExecutePreprocessor.timeout=600 \
+	    --ExecutePreprocessor.record_timing=False \
+	    $(NB)
+
+lab: setup
+	$(BIN)/jupyter lab chapters
+
+clean:
+	rm -rf _build

@@ -1,0 +1,83 @@
+"""Input checks shared by the modules, each raising an error that says what was
+wrong and what is allowed."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def choose(kind: str, name: str, valid) -> str:
+    """Return ``name`` lower-cased if it is one of ``valid``, else raise ValueError listing them."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} must be given by name (a string); got {name!r}.")
+    key = name.lower()
+    if key not in valid:
+        raise ValueError(
+            f"Unknown {kind} {name!r}. Valid names: {', '.join(sorted(valid))}."
+        )
+    return key
+
+
+def positive_number(name: str, value) -> float:
+    """A finite number > 0, returned as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number; got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive, finite number; got {value!r}.")
+    return value
+
+
+def learning_rate(value):
+    """A positive number, or a schedule / callable that Keras accepts unchanged.
+
+    Numbers are returned as Python floats (Keras refuses NumPy scalars and ints).
+    """
+    if callable(value):  # a LearningRateSchedule or a zero-argument callable
+        return value
+    return positive_number("learning_rate", value)
+
+
+def in_interval(name: str, value, low: float, high: float, *, closed_high: bool = False) -> float:
+    """A number in [low, high), or [low, high] with ``closed_high``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {value!r}.")
+    value = float(value)
+    above = value > high if closed_high else value >= high
+    if not math.isfinite(value) or value < low or above:
+        bracket = "]" if closed_high else ")"
+        raise ValueError(f"{name} must lie in [{low}, {high}{bracket}; got {value!r}.")
+    return value
+
+
+def point_2d(name: str, value) -> np.ndarray:
+    """A finite point (x, y) as a float32 array of shape (2,)."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != (2,):
+        raise ValueError(
+            f"{name} must be a point (x, y) of shape (2,); got shape {array.shape}."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite; got {array.tolist()}.")
+    return array.astype(np.float32)
+
+
+def finite_path(label: str, path) -> np.ndarray:
+    """An array of points of shape (n, 2) with no NaN or infinity."""
+    array = np.asarray(path, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != 2 or len(array) == 0:
+        raise ValueError(
+            f"path {label!r} must have shape (steps, 2); got shape {array.shape}."
+        )
+    bad = ~np.all(np.isfinite(array), axis=1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"path {label!r} holds NaN or infinity from step {first} on: the run "
+            f"diverged. Plot only its finite part (path[:{first}]), or use "
+            f"optlab.trajectories.run, which stops at divergence."
+        )
+    return array

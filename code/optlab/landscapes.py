@@ -1,0 +1,195 @@
+r"""Two-dimensional test functions ("loss landscapes") for watching optimizers move.
+
+Each :class:`Landscape` is a function :math:`f(x, y)` written with plain
+arithmetic, so the same formula evaluates a NumPy grid for a contour plot and a
+TensorFlow variable inside ``tf.GradientTape``. It carries its minima, the
+value there, a start point that shows the landscape's difficulty, and a plot
+range.
+
+>>> bowl = quadratic(condition_number=10)
+>>> bowl([0.0, 0.0])
+0.0
+>>> X, Y, Z = bowl.grid(100)     # one vectorised call for a contour plot
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import _validation
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """A 2-D loss surface with what a plot or an experiment needs to know about it.
+
+    Attributes:
+        name: short identifier, as accepted by :func:`get`.
+        formula: the function in LaTeX, for captions.
+        fn: ``fn(x, y)`` using only arithmetic, so it works on floats, NumPy
+            arrays and TensorFlow tensors alike.
+        minima: the global minimiser(s), one ``(x, y)`` each.
+        min_value: :math:`f` at the minima.
+        start: a start point that shows what is hard about this landscape.
+        x_range, y_range: the plot window.
+        curvatures: Hessian eigenvalues where they are constant (quadratics),
+            else ``None``.
+    """
+
+    name: str
+    formula: str
+    fn: Callable = field(repr=False)
+    minima: tuple
+    min_value: float
+    start: tuple
+    x_range: tuple
+    y_range: tuple
+    curvatures: tuple | None = None
+
+    def __call__(self, point):
+        """:math:`f` at ``point``: an array (NumPy or TensorFlow) whose last axis holds (x, y).
+
+        A single NumPy/list point gives a Python float; arrays and tensors give
+        arrays and tensors of the leading shape.
+        """
+        from_python = isinstance(point, (list, tuple, np.ndarray))
+        if from_python:
+            point = np.asarray(point, dtype=np.float64)
+        if len(point.shape) == 0 or point.shape[-1] != 2:
+            raise ValueError(
+                f"{self.name}: a point must have (x, y) on its last axis; "
+                f"got shape {tuple(point.shape)}."
+            )
+        value = self.fn(point[..., 0], point[..., 1])
+        return float(value) if from_python and np.ndim(value) == 0 else value
+
+    def grid(self, n: int = 200):
+        """``X, Y, Z`` on an ``n`` × ``n`` grid over the plot window, in one vectorised call."""
+        xs = np.linspace(*self.x_range, n)
+        ys = np.linspace(*self.y_range, n)
+        X, Y = np.meshgrid(xs, ys)
+        return X, Y, self.fn(X, Y)
+
+    @property
+    def minimum(self) -> np.ndarray:
+        """The first (or only) minimiser as an array of shape (2,)."""
+        return np.asarray(self.minima[0], dtype=np.float64)
+
+    def distance_to_minimum(self, points) -> np.ndarray:
+        """Euclidean distance from each point (last axis (x, y)) to the nearest minimiser."""
+        points = np.asarray(points, dtype=np.float64)
+        gaps = [np.linalg.norm(points - np.asarray(m), axis=-1) for m in self.minima]
+        return np.min(gaps, axis=0)
+
+
+def quadratic(condition_number: float = 10.0) -> Landscape:
+    r"""The ill-conditioned bowl :math:`f(x, y) = \tfrac12 (x^2 + \kappa y^2)`.
+
+    Its Hessian is diag(1, κ): curvature μ = 1 along x, L = κ across the
+    valley, so the condition number L/μ is κ. The minimum is 0 at the origin.
+    """
+    kappa = _validation.positive_number("condition_number", condition_number)
+    if kappa < 1:
+        raise ValueError(f"condition_number must be >= 1; got {kappa!r}.")
+    return Landscape(
+        name="quadratic",
+        formula=rf"f(x, y) = \tfrac12\,(x^2 + {kappa:g}\,y^2)",
+        fn=lambda x, y: 0.5 * (x * x + kappa * y * y),
+        minima=((0.0, 0.0),),
+        min_value=0.0,
+        start=(-4.0, 1.0),
+        x_range=(-5.0, 5.0),
+        y_range=(-1.5, 1.5),
+        curvatures=(1.0, kappa),
+    )
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
+    r"""Rosenbrock's banana valley :math:`f = (a - x)^2 + b\,(y - x^2)^2`.
+
+    The valley floor :math:`y = x^2` is easy to reach and slow to follow; the
+    minimum is 0 at :math:`(a, a^2)` (Rosenbrock 1960).
+    """
+    return Landscape(
+        name="rosenbrock",
+        formula=rf"f(x, y) = ({a:g} - x)^2 + {b:g}\,(y - x^2)^2",
+        fn=lambda x, y: (a - x) ** 2 + b * (y - x * x) ** 2,
+        minima=((a, a * a),),
+        min_value=0.0,
+        start=(-1.5, 2.0),
+        x_range=(-2.0, 2.0),
+        y_range=(-1.0, 3.0),
+    )
+
+
+def beale() -> Landscape:
+    r"""Beale's function, flat plateaus and steep walls, minimum 0 at (3, 0.5).
+
+    :math:`f = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2`.
+    """
+    return Landscape(
+        name="beale",
+        formula=(
+            r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2"
+            r" + (2.625 - x + xy^3)^2"
+        ),
+        fn=lambda x, y: (
+            (1.5 - x + x * y) ** 2
+            + (2.25 - x + x * y * y) ** 2
+            + (2.625 - x + x * y * y * y) ** 2
+        ),
+        minima=((3.0, 0.5),),
+        min_value=0.0,
+        start=(1.0, 1.5),
+        x_range=(-1.0, 4.0),
+        y_range=(-1.5, 2.0),
+    )
+
+
+def saddle() -> Landscape:
+    r"""A saddle at the origin between two minima: :math:`f = \tfrac12 x^2 - \tfrac12 y^2 + \tfrac14 y^4`.
+
+    Along x the origin is a minimum, along y a maximum; the minima are
+    :math:`(0, \pm 1)` with value −1/4. A start almost on the ridge y = 0 shows
+    how long gradient descent lingers near a saddle point.
+    """
+    return Landscape(
+        name="saddle",
+        formula=r"f(x, y) = \tfrac12 x^2 - \tfrac12 y^2 + \tfrac14 y^4",
+        fn=lambda x, y: 0.5 * x * x - 0.5 * y * y + 0.25 * y ** 4,
+        minima=((0.0, 1.0), (0.0, -1.0)),
+        min_value=-0.25,
+        start=(-2.0, 0.01),
+        x_range=(-2.5, 2.5),
+        y_range=(-1.6, 1.6),
+    )
+
+
+_FACTORIES = {
+    "quadratic": quadratic,
+    "rosenbrock": rosenbrock,
+    "beale": beale,
+    "saddle": saddle,
+}
+
+
+def names() -> list[str]:
+    """The names :func:`get` accepts."""
+    return sorted(_FACTORIES)
+
+
+def get(name: str | Landscape, **parameters) -> Landscape:
+    """A landscape by name (``"quadratic"``, ``"rosenbrock"``, ``"beale"``, ``"saddle"``).
+
+    Keyword arguments go to the factory, e.g. ``get("quadratic", condition_number=100)``.
+    A :class:`Landscape` is returned unchanged.
+    """
+    if isinstance(name, Landscape):
+        if parameters:
+            raise TypeError("parameters can only be given with a landscape's name.")
+        return name
+    key = _validation.choose("landscape", name, _FACTORIES)
+    return _FACTORIES[key](**parameters)

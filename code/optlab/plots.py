@@ -1,0 +1,194 @@
+"""Figures for the chapters: landscapes with paths, loss curves, animations.
+
+Every function draws on a Matplotlib ``Axes`` (a new one unless ``ax`` is
+given) and returns it, so a chapter can combine panels. Paths are given as
+``{label: Trajectory}`` (from :mod:`optlab.trajectories`) or ``{label: array
+of shape (n, 2)}``; a path holding NaN or infinity is refused with a message
+that says where the run diverged, rather than drawn as a broken line.
+"""
+
+from __future__ import annotations
+
+import matplotlib.animation
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+from matplotlib.colors import LinearSegmentedColormap, LogNorm
+
+from . import _validation
+from . import landscapes as _landscapes
+
+#: Colours for paths, in order: the same optimizer keeps its colour in a figure.
+PATH_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
+
+
+#: Light greys for the landscape, dark in the valleys, so coloured paths stand out.
+_BACKGROUND = LinearSegmentedColormap.from_list("landscape", ["#9aa3ad", "#f4f5f6"])
+
+
+def _axes(ax, figsize=(6.0, 4.5)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _points(label, item) -> np.ndarray:
+    """The (n, 2) points of a Trajectory or an array, checked to be finite."""
+    return _validation.finite_path(label, getattr(item, "path", item))
+
+
+def _losses(label, item) -> np.ndarray:
+    losses = np.asarray(getattr(item, "losses", item), dtype=np.float64)
+    if losses.ndim != 1 or len(losses) == 0:
+        raise ValueError(f"losses {label!r} must be a non-empty 1-D array; got shape {losses.shape}.")
+    if not np.all(np.isfinite(losses)):
+        first = int(np.argmax(~np.isfinite(losses)))
+        raise ValueError(
+            f"losses {label!r} hold NaN or infinity from step {first} on: the run diverged. "
+            f"Plot only the finite part (losses[:{first}])."
+        )
+    return losses
+
+
+def plot_landscape(landscape, ax=None, levels: int = 25, resolution: int = 200,
+                   contour_lines: bool = True):
+    """Filled contours of ``landscape`` on log-spaced levels above its minimum; minima as stars."""
+    landscape = _landscapes.get(landscape)
+    ax = _axes(ax)
+    X, Y, Z = landscape.grid(resolution)
+    gap = Z - landscape.min_value
+    low = max(float(np.percentile(gap, 0.5)), 1e-3 * float(gap.max()), 1e-12)
+    bounds = np.geomspace(low, float(gap.max()), levels)
+    ax.contourf(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), cmap=_BACKGROUND)
+    if contour_lines:
+        ax.contour(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), colors="0.45",
+                   linewidths=0.4)
+    minima = np.asarray(landscape.minima)
+    ax.plot(minima[:, 0], minima[:, 1], "*", color="gold", markeredgecolor="black",
+            markersize=14, label="minimum", zorder=4)
+    ax.set(xlim=landscape.x_range, ylim=landscape.y_range, xlabel="$x$", ylabel="$y$")
+    return ax
+
+
+def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, markers: bool = True):
+    """The landscape with one line per path, from its start (circle) to its end."""
+    landscape = _landscapes.get(landscape)
+    ax = plot_landscape(landscape, ax)
+    for i, (label, item) in enumerate(paths.items()):
+        points = _points(label, item)
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        ax.plot(points[:, 0], points[:, 1], "-", color=color, lw=1.6, label=label,
+                marker="." if markers else None, markersize=4, zorder=3)
+        ax.plot(*points[0], "o", color=color, markeredgecolor="black", zorder=5)
+    ax.legend(loc="best", fontsize="small", framealpha=0.9)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_losses(paths: dict, ax=None, min_value: float = 0.0, log: bool = True, title: str | None = None):
+    """Loss minus ``min_value`` against step, one line per run (log scale by default)."""
+    ax = _axes(ax)
+    for i, (label, item) in enumerate(paths.items()):
+        gap = _losses(label, item) - min_value
+        ax.plot(np.arange(len(gap)), gap, color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
+    if log:
+        ax.set_yscale("log")
+    ylabel = "loss" if min_value == 0 else r"loss $-$ minimum"
+    ax.set(xlabel="step", ylabel=ylabel)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_path_1d(f, points, ax=None, x_range=None, label: str | None = None):
+    """A 1-D function and the iterates ``points`` on it, joined in order."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 1:
+        raise ValueError(f"points must be a 1-D array of positions; got shape {points.shape}.")
+    if not np.all(np.isfinite(points)):
+        first = int(np.argmax(~np.isfinite(points)))
+        raise ValueError(f"points hold NaN or infinity from step {first} on: the run diverged.")
+    ax = _axes(ax, figsize=(5.0, 3.5))
+    low, high = x_range if x_range is not None else (points.min() - 1, points.max() + 1)
+    xs = np.linspace(low, high, 400)
+    ax.plot(xs, f(xs), color="0.3", lw=1.5)
+    ax.plot(points, f(points), "o-", color=PATH_COLORS[0], markersize=4, lw=1, label=label)
+    ax.plot(points[0], f(points[0]), "o", color=PATH_COLORS[0], markeredgecolor="black", markersize=8)
+    ax.set(xlabel="$w$", ylabel="$f(w)$")
+    if label:
+        ax.legend(fontsize="small")
+    return ax
+
+
+def animate_paths(landscape, paths: dict, frames: int = 40, interval_ms: int = 120,
+                  title: str | None = None, figsize=(5.0, 3.75), dpi: int = 80):
+    """An animation of the paths being drawn step by step.
+
+    Long paths are sampled to at most ``frames`` frames. Display it on a page
+    with :func:`animation_html`.
+
+    Drawing text (ticks, labels, legend) is what makes a Matplotlib frame
+    slow, and it never changes here. So the still parts are rendered once to
+    an image, and each frame draws only that image and the growing paths, in
+    pixel coordinates over it: a frame costs milliseconds, not a tenth of a second.
+    """
+    landscape = _landscapes.get(landscape)
+    frames = int(_validation.positive_number("frames", frames))
+    checked = {label: _points(label, item) for label, item in paths.items()}
+    colors = [PATH_COLORS[i % len(PATH_COLORS)] for i in range(len(checked))]
+
+    # 1. The still picture: landscape, start points, legend, title.
+    still, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    plot_landscape(landscape, ax, contour_lines=False)
+    for color, (label, points) in zip(colors, checked.items()):
+        ax.plot(*points[0], "o", color=color, markeredgecolor="black", zorder=5)
+        ax.plot([], [], "-", color=color, lw=1.8, label=label)
+    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+    if title:
+        ax.set_title(title)
+    still.tight_layout()
+    still.canvas.draw()
+    background = np.asarray(still.canvas.buffer_rgba()).copy()
+    to_pixels = ax.transData.transform
+    window = ax.bbox.frozen()
+    pixel_paths = [to_pixels(points) for points in checked.values()]
+    plt.close(still)
+
+    # 2. The animated figure: the still image filling it, the paths on top.
+    height, width = background.shape[:2]
+    fig = plt.figure(figsize=figsize, dpi=dpi)
+    canvas = fig.add_axes((0, 0, 1, 1))
+    canvas.imshow(background, extent=(0, width, 0, height), interpolation="none")
+    canvas.set(xlim=(0, width), ylim=(0, height))
+    canvas.set_axis_off()
+    clip = Rectangle((window.x0, window.y0), window.width, window.height, transform=canvas.transData)
+    artists = []
+    for color, points in zip(colors, pixel_paths):
+        (line,) = canvas.plot([], [], "-", color=color, lw=1.8, clip_path=clip)
+        (head,) = canvas.plot([], [], "o", color=color, markersize=6, clip_path=clip)
+        artists.append((line, head, points))
+    step_text = canvas.text(window.x0 + 6, window.y1 - 6, "", va="top", fontsize="small")
+
+    longest = max(len(points) for points in pixel_paths)
+    shown = np.unique(np.linspace(1, longest, min(frames, longest)).round().astype(int))
+
+    def draw(n):
+        for line, head, points in artists:
+            upto = points[:n]
+            line.set_data(upto[:, 0], upto[:, 1])
+            head.set_data(upto[-1:, 0], upto[-1:, 1])
+        step_text.set_text(f"step {min(n, longest) - 1}")
+        return [artist for line, head, _ in artists for artist in (line, head)] + [step_text]
+
+    animation = matplotlib.animation.FuncAnimation(fig, draw, frames=shown, interval=interval_ms)
+    plt.close(fig)  # only the animation is shown, not a stray still of its last frame
+    return animation
+
+
+def animation_html(animation) -> "IPython.display.HTML":
+    """The animation as a self-contained JavaScript player (frames embedded as PNG)."""
+    from IPython.display import HTML
+
+    return HTML(animation.to_jshtml(default_mode="once"))

@@ -1,0 +1,105 @@
+"""optlab optimizers train Keras models, serialise, and refuse bad hyperparameters clearly."""
+
+import keras
+import numpy as np
+import pytest
+
+from optlab import optimizers
+
+FIT_CASES = [
+    ("sgd", {"learning_rate": 0.05}),
+    ("sgd", {"learning_rate": 0.02, "momentum": 0.9}),
+    ("sgd", {"learning_rate": 0.02, "momentum": 0.9, "nesterov": True}),
+    ("adagrad", {"learning_rate": 0.1}),
+    ("rmsprop", {"learning_rate": 0.01, "centered": True, "momentum": 0.5}),
+    ("adam", {"learning_rate": 0.05, "amsgrad": True}),
+]
+
+
+def regression_data(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x @ np.array([[1.0], [-2.0], [0.5], [3.0]]) + 0.1 * rng.normal(size=(n, 1))).astype("float32")
+    return x, y
+
+
+def fit_losses(optimizer, epochs=4):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    x, y = regression_data()
+    history = model.fit(x, y, batch_size=32, epochs=epochs, shuffle=False, verbose=0)
+    return history.history["loss"]
+
+
+@pytest.mark.parametrize("name, hyper", FIT_CASES)
+def test_model_fit_trains_and_follows_the_keras_builtin(name, hyper):
+    ours = fit_losses(optimizers.create(name, **hyper))
+    theirs = fit_losses(optimizers.create(name, implementation="keras", **hyper))
+    assert ours[-1] < 0.5 * ours[0], f"{name} did not train: losses {ours}"
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name, hyper", FIT_CASES)
+def test_config_round_trips_through_keras_serialization(name, hyper):
+    original = optimizers.create(name, **hyper)
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(original))
+    assert type(restored) is type(original)
+    assert restored.get_config() == original.get_config()
+
+
+@pytest.mark.parametrize("name", optimizers.names())
+def test_keras_defaults_are_optlab_defaults(name):
+    ours = optimizers.create(name).get_config()
+    theirs = optimizers.create(name, implementation="keras").get_config()
+    for key, value in theirs.items():
+        if key != "name":
+            assert ours[key] == pytest.approx(value), key
+
+
+@pytest.mark.parametrize("bad", [-0.1, 0.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("name", optimizers.names())
+def test_learning_rate_must_be_positive_and_finite(name, bad):
+    with pytest.raises(ValueError, match="learning_rate must be a positive, finite number"):
+        optimizers.create(name, learning_rate=bad)
+
+
+@pytest.mark.parametrize("bad", ["0.1", None, True])
+def test_learning_rate_of_the_wrong_type_is_refused(bad):
+    with pytest.raises(TypeError, match="learning_rate must be a positive number"):
+        optimizers.SGD(learning_rate=bad)
+
+
+def test_the_check_also_guards_the_keras_builtins_made_through_create():
+    with pytest.raises(ValueError, match="learning_rate"):
+        optimizers.create("adam", implementation="keras", learning_rate=-1e-3)
+
+
+def test_an_integer_learning_rate_is_accepted_as_a_float():
+    assert optimizers.create("sgd", learning_rate=1).get_config()["learning_rate"] == 1.0
+
+
+@pytest.mark.parametrize("cls, argument, bad", [
+    (optimizers.SGD, "momentum", 1.5),
+    (optimizers.SGD, "momentum", -0.1),
+    (optimizers.RMSprop, "rho", 1.0),
+    (optimizers.RMSprop, "momentum", 1.0),
+    (optimizers.Adam, "beta_1", -0.1),
+    (optimizers.Adam, "beta_2", 1.0),
+    (optimizers.Adam, "epsilon", -1e-7),
+    (optimizers.Adagrad, "initial_accumulator_value", -0.1),
+])
+def test_hyperparameters_outside_their_range_are_refused(cls, argument, bad):
+    with pytest.raises(ValueError, match=f"{argument} must lie in"):
+        cls(**{argument: bad})
+
+
+def test_unknown_optimizer_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamw'.*adagrad, adam, rmsprop, sgd"):
+        optimizers.create("adamw")
+
+
+def test_unknown_implementation_is_refused():
+    with pytest.raises(ValueError, match="Unknown implementation 'torch'.*keras, optlab"):
+        optimizers.create("sgd", implementation="torch")
