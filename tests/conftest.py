@@ -1,11 +1,13 @@
-"""Shared set-up for the tests: quiet TensorFlow, a non-interactive plot backend,
-and the repository's paths."""
+"""Shared set-up for the tests: quiet TensorFlow and the repository's paths.
+
+(No MPLBACKEND here: the nbval kernels inherit this environment, and a
+non-interactive backend would keep the notebooks' figures from being displayed.
+test_plots.py selects Agg for itself.)"""
 
 import os
 import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"

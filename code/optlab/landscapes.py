@@ -86,7 +86,7 @@ class Landscape:
 
 
 def quadratic(condition_number: float = 10.0) -> Landscape:
-    r"""The ill-conditioned bowl :math:`f(x, y) = \tfrac12 (x^2 + \kappa y^2)`.
+    r"""The ill-conditioned bowl :math:`f(x, y) = \frac{1}{2} (x^2 + \kappa y^2)`.
 
     Its Hessian is diag(1, κ): curvature μ = 1 along x, L = κ across the
     valley, so the condition number L/μ is κ. The minimum is 0 at the origin.
@@ -96,7 +96,7 @@ def quadratic(condition_number: float = 10.0) -> Landscape:
         raise ValueError(f"condition_number must be >= 1; got {kappa!r}.")
     return Landscape(
         name="quadratic",
-        formula=rf"f(x, y) = \tfrac12\,(x^2 + {kappa:g}\,y^2)",
+        formula=rf"f(x, y) = \frac{{1}}{{2}}\,(x^2 + {kappa:g}\,y^2)",
         fn=lambda x, y: 0.5 * (x * x + kappa * y * y),
         minima=((0.0, 0.0),),
         min_value=0.0,
@@ -150,7 +150,7 @@ def beale() -> Landscape:
 
 
 def saddle() -> Landscape:
-    r"""A saddle at the origin between two minima: :math:`f = \tfrac12 x^2 - \tfrac12 y^2 + \tfrac14 y^4`.
+    r"""A saddle at the origin between two minima: :math:`f = \frac{1}{2} x^2 - \frac{1}{2} y^2 + \frac{1}{4} y^4`.
 
     Along x the origin is a minimum, along y a maximum; the minima are
     :math:`(0, \pm 1)` with value −1/4. A start almost on the ridge y = 0 shows
@@ -158,7 +158,7 @@ def saddle() -> Landscape:
     """
     return Landscape(
         name="saddle",
-        formula=r"f(x, y) = \tfrac12 x^2 - \tfrac12 y^2 + \tfrac14 y^4",
+        formula=r"f(x, y) = \frac{1}{2} x^2 - \frac{1}{2} y^2 + \frac{1}{4} y^4",
         fn=lambda x, y: 0.5 * x * x - 0.5 * y * y + 0.25 * y ** 4,
         minima=((0.0, 1.0), (0.0, -1.0)),
         min_value=-0.25,

@@ -50,7 +50,7 @@ def _losses(label, item) -> np.ndarray:
     return losses
 
 
-def plot_landscape(landscape, ax=None, levels: int = 25, resolution: int = 200,
+def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200,
                    contour_lines: bool = True):
     """Filled contours of ``landscape`` on log-spaced levels above its minimum; minima as stars."""
     landscape = _landscapes.get(landscape)
@@ -71,7 +71,7 @@ def plot_landscape(landscape, ax=None, levels: int = 25, resolution: int = 200,
 
 
 def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, markers: bool = True):
-    """The landscape with one line per path, from its start (circle) to its end."""
+    """The landscape with one line per path, from its start (circle) to its end (square)."""
     landscape = _landscapes.get(landscape)
     ax = plot_landscape(landscape, ax)
     for i, (label, item) in enumerate(paths.items()):
@@ -80,6 +80,7 @@ def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, marker
         ax.plot(points[:, 0], points[:, 1], "-", color=color, lw=1.6, label=label,
                 marker="." if markers else None, markersize=4, zorder=3)
         ax.plot(*points[0], "o", color=color, markeredgecolor="black", zorder=5)
+        ax.plot(*points[-1], "s", color=color, markeredgecolor="black", markersize=6, zorder=5)
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
     if title:
         ax.set_title(title)
