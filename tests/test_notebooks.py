@@ -127,7 +127,12 @@ def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
         assert list(ROOT.glob(entry + ".*")), f"_toc.yml lists {entry}, which does not exist"
 
 
-def test_repository_url_is_written_in_one_place_besides_the_notebooks():
-    """The README and the notebooks may quote it; no other file may hard-code another one."""
+def test_every_link_to_the_course_repository_uses_the_configured_url():
+    """Colab links, clone commands and the README all follow repository.url in _config.yml."""
     assert REPOSITORY_URL.startswith("https://github.com/")
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    configured = REPOSITORY_URL.removeprefix("https://github.com/")
+    files = [ROOT / "README.md", ROOT / "intro.md", ROOT / "CONTRIBUTING.md", *NOTEBOOKS]
+    for path in files:
+        for repo in re.findall(r"(?:github\.com|google\.com/github)/([\w.-]+/[\w.-]+?)(?:\.git)?(?=[/\"'\s)]|$)", path.read_text()):
+            assert repo == configured, f"{path.name} links to {repo}, _config.yml to {configured}"
