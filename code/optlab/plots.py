@@ -66,7 +66,9 @@ def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200,
     minima = np.asarray(landscape.minima)
     ax.plot(minima[:, 0], minima[:, 1], "*", color="gold", markeredgecolor="black",
             markersize=14, label="minimum", zorder=4)
-    ax.set(xlim=landscape.x_range, ylim=landscape.y_range, xlabel="$x$", ylabel="$y$")
+    # Equal scales on both axes: a stretched valley looks stretched, and the
+    # gradient meets the contour lines at right angles.
+    ax.set(xlim=landscape.x_range, ylim=landscape.y_range, xlabel="$x$", ylabel="$y$", aspect="equal")
     return ax
 
 
@@ -124,11 +126,12 @@ def plot_path_1d(f, points, ax=None, x_range=None, label: str | None = None):
 
 
 def animate_paths(landscape, paths: dict, frames: int = 40, interval_ms: int = 120,
-                  title: str | None = None, figsize=(5.0, 3.75), dpi: int = 80):
+                  title: str | None = None, width: float = 6.0, dpi: int = 80):
     """An animation of the paths being drawn step by step.
 
-    Long paths are sampled to at most ``frames`` frames. Display it on a page
-    with :func:`animation_html`.
+    Long paths are sampled to at most ``frames`` frames; the figure is
+    ``width`` inches wide and as tall as the landscape's shape needs. Display
+    it on a page with :func:`animation_html`.
 
     Drawing text (ticks, labels, legend) is what makes a Matplotlib frame
     slow, and it never changes here. So the still parts are rendered once to
@@ -139,6 +142,8 @@ def animate_paths(landscape, paths: dict, frames: int = 40, interval_ms: int = 1
     frames = int(_validation.positive_number("frames", frames))
     checked = {label: _points(label, item) for label, item in paths.items()}
     colors = [PATH_COLORS[i % len(PATH_COLORS)] for i in range(len(checked))]
+    shape = np.ptp(landscape.y_range) / np.ptp(landscape.x_range)
+    figsize = (width, float(np.clip(width * shape + 1.0, 2.5, width)))
 
     # 1. The still picture: landscape, start points, legend, title.
     still, ax = plt.subplots(figsize=figsize, dpi=dpi)
