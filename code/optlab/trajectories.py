@@ -7,9 +7,10 @@ r"""Run an optimizer on a 2-D landscape and record where it goes.
 each that an eager Python loop spends. Any Keras optimizer works: the
 built-ins and :mod:`optlab.optimizers` alike.
 
-A run stops early when the loss becomes NaN or infinite, or grows beyond
-``max_loss`` (by default a million times the starting loss): it has diverged,
-and :attr:`Trajectory.diverged_at` says at which step.
+A run has diverged at the first step whose loss is NaN or infinite, or
+exceeds ``max_loss`` (by default ``1e6 * (|f(start)| + 1)``): its trajectory
+is cut there, so it holds only finite points, and
+:attr:`Trajectory.diverged_at` says at which step.
 """
 
 from __future__ import annotations
