@@ -80,3 +80,8 @@ def test_animation_of_a_short_path_has_no_more_frames_than_points():
     run = trajectories.run(optimizers.create("sgd", learning_rate=0.1), "quadratic", steps=5)
     animation = plots.animate_paths("quadratic", {"sgd": run}, frames=40)
     assert plots.animation_html(animation).data.count("data:image/png;base64") == 6
+
+
+def test_a_one_dimensional_path_with_nan_is_refused_with_the_step():
+    with pytest.raises(ValueError, match=r"points hold NaN or infinity from step 2 on.*points\[:2\]"):
+        plots.plot_path_1d(lambda w: w * w, np.array([1.0, -2.0, np.inf]))

@@ -3,8 +3,8 @@
 Builds into a temporary folder so the test neither needs nor disturbs _build/.
 """
 
+import pathlib
 import re
-import shutil
 import subprocess
 import sys
 
@@ -18,8 +18,7 @@ NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    jupyter_book = shutil.which("jupyter-book", path=str(ROOT / ".venv" / "bin")) or shutil.which(
-        "jupyter-book", path=sys.prefix + "/bin")
+    jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")  # this environment's
     result = subprocess.run(
         [jupyter_book, "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output", str(out)],
         capture_output=True, text=True, timeout=900,

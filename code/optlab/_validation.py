@@ -81,3 +81,22 @@ def finite_path(label: str, path) -> np.ndarray:
             f"optlab.trajectories.run, which stops at divergence."
         )
     return array
+
+
+def finite_series(what: str, values, slice_name: str) -> np.ndarray:
+    """A non-empty 1-D array with no NaN or infinity (losses, 1-D positions).
+
+    ``what`` names it in the message, ``slice_name`` is the variable the
+    suggested fix slices.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or len(array) == 0:
+        raise ValueError(f"{what} must be a non-empty 1-D array; got shape {array.shape}.")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"{what} hold NaN or infinity from step {first} on: the run diverged. "
+            f"Plot only the finite part ({slice_name}[:{first}])."
+        )
+    return array

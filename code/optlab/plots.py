@@ -38,16 +38,8 @@ def _points(label, item) -> np.ndarray:
 
 
 def _losses(label, item) -> np.ndarray:
-    losses = np.asarray(getattr(item, "losses", item), dtype=np.float64)
-    if losses.ndim != 1 or len(losses) == 0:
-        raise ValueError(f"losses {label!r} must be a non-empty 1-D array; got shape {losses.shape}.")
-    if not np.all(np.isfinite(losses)):
-        first = int(np.argmax(~np.isfinite(losses)))
-        raise ValueError(
-            f"losses {label!r} hold NaN or infinity from step {first} on: the run diverged. "
-            f"Plot only the finite part (losses[:{first}])."
-        )
-    return losses
+    """The losses of a Trajectory or an array, checked to be finite."""
+    return _validation.finite_series(f"losses {label!r}", getattr(item, "losses", item), "losses")
 
 
 def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200,
@@ -107,12 +99,7 @@ def plot_losses(paths: dict, ax=None, min_value: float = 0.0, log: bool = True, 
 
 def plot_path_1d(f, points, ax=None, x_range=None, label: str | None = None):
     """A 1-D function and the iterates ``points`` on it, joined in order."""
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 1:
-        raise ValueError(f"points must be a 1-D array of positions; got shape {points.shape}.")
-    if not np.all(np.isfinite(points)):
-        first = int(np.argmax(~np.isfinite(points)))
-        raise ValueError(f"points hold NaN or infinity from step {first} on: the run diverged.")
+    points = _validation.finite_series("points", points, "points")
     ax = _axes(ax, figsize=(5.0, 3.5))
     low, high = x_range if x_range is not None else (points.min() - 1, points.max() + 1)
     xs = np.linspace(low, high, 400)
