@@ -85,3 +85,69 @@ def test_animation_of_a_short_path_has_no_more_frames_than_points():
 def test_a_one_dimensional_path_with_nan_is_refused_with_the_step():
     with pytest.raises(ValueError, match=r"points hold NaN or infinity from step 2 on.*points\[:2\]"):
         plots.plot_path_1d(lambda w: w * w, np.array([1.0, -2.0, np.inf]))
+
+
+def fake_run(step_loss, diverged_at=None, **epochs):
+    from optlab.training import Run
+
+    return Run(config={}, step_loss=np.asarray(step_loss, float),
+               epochs={k: np.asarray(v, float) for k, v in epochs.items()},
+               wall_time=0.0, diverged_at=diverged_at)
+
+
+def test_plot_training_ends_a_diverged_run_in_a_cross():
+    runs = {"calm": fake_run([3, 2, 1, 0.5]), "wild": fake_run([3, 5], diverged_at=2)}
+    ax = plots.plot_training(runs)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_array_equal(lines["calm"].get_ydata(), [3, 2, 1, 0.5])
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "x"]
+    assert len(crosses) == 1 and tuple(crosses[0].get_xydata()[0]) == (1.0, 5.0)
+    assert "wild (diverged)" in lines
+
+
+def test_plot_training_smooths_steps_and_plots_epochs_from_one():
+    run = fake_run([4.0, 2.0, 0.0, 2.0], test_accuracy=[0.2, 0.4])
+    ax = plots.plot_training({"r": run}, smooth=2)
+    np.testing.assert_array_equal(ax.get_lines()[0].get_ydata(), [3.0, 1.0, 1.0])
+    ax = plots.plot_training({"r": run}, metric="test_accuracy")
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xydata(), [[1, 0.2], [2, 0.4]])
+    with pytest.raises(ValueError, match="Valid names: test_accuracy"):
+        plots.plot_training({"r": run}, metric="accuracy")
+
+
+def test_plot_sweep_draws_seed_means_and_marks_diverged_settings_on_the_top_edge():
+    from optlab.training import Run, Sweep
+
+    def run(rate, seed, accuracy, diverged=False):
+        return Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.ones(3),
+                   epochs={"test_accuracy": np.array([accuracy])}, wall_time=0.0,
+                   diverged_at=1 if diverged else None)
+
+    sweep = Sweep(runs=[run(0.1, 0, 0.5), run(0.1, 1, 0.7), run(1.0, 0, 0.6), run(1.0, 1, 0.8),
+                        run(10.0, 0, 0.0, diverged=True), run(10.0, 1, 0.3)], wall_time=1.0)
+    ax = plots.plot_sweep(sweep)
+    mean, crosses = ax.get_lines()
+    np.testing.assert_allclose(mean.get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
+    np.testing.assert_allclose(crosses.get_xydata(), [[10.0, 1.0]])
+    assert crosses.get_marker() == "x" and ax.get_xscale() == "log"
+
+
+def test_plot_lr_range_test_marks_the_minimum_and_the_suggestion():
+    from optlab.training import RangeTestResult
+
+    rates = np.geomspace(1e-3, 1.0, 4)
+    result = RangeTestResult(rates, np.array([2.0, 1.5, 1.0, np.nan]), np.array([2.0, 1.6, 1.2, np.nan]))
+    ax = plots.plot_lr_range_test(result)
+    vertical = [line.get_xdata()[0] for line in ax.get_lines() if len(set(line.get_xdata())) == 1]
+    np.testing.assert_allclose(sorted(vertical), [0.01, 0.1])  # minimum at rates[2], a tenth of it
+    assert len(ax.get_lines()[0].get_xdata()) == 3  # the NaN step is left out
+
+
+def test_plot_schedules_evaluates_each_schedule_at_every_step():
+    import keras
+
+    decay = keras.optimizers.schedules.ExponentialDecay(1.0, decay_steps=1, decay_rate=0.5)
+    ax = plots.plot_schedules({"constant": 0.3, "halving": decay}, steps=4)
+    constant, halving = ax.get_lines()
+    np.testing.assert_allclose(constant.get_ydata(), [0.3] * 4)
+    np.testing.assert_allclose(halving.get_ydata(), [1.0, 0.5, 0.25, 0.125])

@@ -131,9 +131,9 @@ def test_non_finite_start_point_is_refused():
         trajectories.run(optimizers.create("sgd"), "beale", start=[np.nan, 1.0])
 
 
-@pytest.mark.parametrize("steps", [-1, 2.5, "10"])
-def test_steps_must_be_a_whole_number(steps):
-    with pytest.raises(ValueError, match="steps must be a whole number"):
+@pytest.mark.parametrize("steps, error", [(-1, ValueError), (2.5, TypeError), ("10", TypeError)])
+def test_steps_must_be_a_whole_number(steps, error):
+    with pytest.raises(error, match="steps must be a whole number >= 0"):
         trajectories.run(optimizers.create("sgd"), "beale", steps=steps)
 
 

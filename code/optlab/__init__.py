@@ -6,7 +6,9 @@ Modules (see code/README.md for the map):
 - :mod:`optlab.optimizers`   SGD, Adagrad, RMSprop and Adam from scratch, matching Keras step for step
 - :mod:`optlab.trajectories` run optimizers on a landscape inside one compiled loop
 - :mod:`optlab.theory`       what theory predicts for gradient descent on quadratics
-- :mod:`optlab.plots`        contours with paths, loss curves and animations
+- :mod:`optlab.plots`        contours with paths, loss curves, sweeps, LR range tests, animations
+- :mod:`optlab.data`         MNIST-1D from data/, synthetic regression and sparse-feature problems
+- :mod:`optlab.training`     seeded training runs, sweeps of many runs at once, the LR range test
 """
 
 __version__ = "0.1.0"

@@ -100,3 +100,12 @@ def finite_series(what: str, values, slice_name: str) -> np.ndarray:
             f"Plot only the finite part ({slice_name}[:{first}])."
         )
     return array
+
+
+def whole_number(name: str, value, minimum: int = 0) -> int:
+    """An integer >= ``minimum`` (bools refused), returned as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number >= {minimum}; got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}.")
+    return int(value)

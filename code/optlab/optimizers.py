@@ -14,6 +14,10 @@ are the ones Keras 3 runs. Notation: :math:`g` gradient, :math:`w` weight,
 :math:`\eta` learning rate, :math:`t` step number from 1.
 
 Use :func:`create` to pick an optimizer by name, from this module or from Keras.
+All four share the base class :class:`ElementwiseOptimizer`: their updates work
+entry by entry, which lets :meth:`ElementwiseOptimizer.for_copies` train many
+stacked copies of a model at once, each with its own hyperparameters (the
+sweeps of :mod:`optlab.training`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from . import _validation
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "create", "names"]
+__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "create", "names"]
 
 
 def _fraction(name: str, value) -> float:
@@ -36,8 +41,131 @@ def _non_negative(name: str, value) -> float:
     return _validation.in_interval(name, value, 0.0, math.inf)
 
 
+class ElementwiseOptimizer(keras.optimizers.Optimizer):
+    """Base class of the course's optimizers: each update works entry by entry.
+
+    Nothing in :meth:`update_step` mixes two entries of a weight (no norms, no
+    matrix products), so a weight that stacks several independent copies of a
+    model along its first axis is updated exactly as each copy would be alone.
+    :meth:`for_copies` uses this to give every copy its own hyperparameters,
+    which is how :func:`optlab.training.sweep` trains many runs at once.
+
+    Subclasses list in ``per_copy`` the float hyperparameters that may differ
+    between copies (the learning rate and weight decay always may).
+    """
+
+    per_copy: tuple = ("weight_decay",)
+
+    @classmethod
+    def for_copies(cls, copies: list, variables: list) -> "ElementwiseOptimizer":
+        """One optimizer, built on ``variables``, that updates copy c with ``copies[c]``.
+
+        Every variable must have the same rank and ``len(copies)`` entries on
+        its first axis; ``copies`` holds one dict of constructor arguments per
+        copy. A hyperparameter that differs between copies becomes a tensor of
+        shape ``(copies, 1, ..., 1)``, which broadcasts over the other axes; a
+        learning rate may be a number or a schedule for each copy. Arguments that
+        change which state is kept (``nesterov``, ``centered``, ``amsgrad``,
+        momentum on or off) must agree, and ``clipnorm`` and ``global_clipnorm``
+        are refused: they take norms over whole tensors, coupling the copies.
+        """
+        import tensorflow as tf
+
+        if not copies:
+            raise ValueError("for_copies needs at least one copy's hyperparameters.")
+        for coupling in ("clipnorm", "global_clipnorm"):
+            if any(copy.get(coupling) is not None for copy in copies):
+                raise ValueError(
+                    f"{coupling} couples the copies of a sweep: it rescales a gradient by a "
+                    f"norm taken over a whole tensor (over all tensors, for global_clipnorm), "
+                    f"and a stacked tensor holds every copy, so one copy's gradient would "
+                    f"shrink the others' steps. Use clipvalue, which clips entry by entry, "
+                    f"or train these runs one at a time with optlab.training.train."
+                )
+        shape = _copy_axis_shape(len(copies), variables)
+        separate = []
+        for index, copy in enumerate(copies):
+            try:
+                separate.append(cls(**copy))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"copy {index} ({copy}): {error}") from error
+        for index, optimizer in enumerate(separate):
+            if _state_kept(optimizer) != _state_kept(separate[0]):
+                raise ValueError(
+                    f"copies 0 and {index} keep different optimizer state "
+                    f"({_state_kept(separate[0])} vs {_state_kept(optimizer)}); a sweep can "
+                    f"vary numbers, not which variant of {cls.__name__} runs."
+                )
+
+        def column(values):
+            return tf.constant(np.reshape(np.asarray(values, dtype=np.float32), shape))
+
+        rates = [optimizer._learning_rate for optimizer in separate]
+        rates = [rate if _is_schedule(rate) else float(rate.numpy()) for rate in rates]
+        if any(_is_schedule(rate) for rate in rates):
+            learning_rate = _PerCopySchedule(rates, shape)
+        else:
+            learning_rate = _constant(column(rates))
+        optimizer = cls(**{**copies[0], "learning_rate": learning_rate})
+        if isinstance(learning_rate, _PerCopySchedule):
+            learning_rate.step = optimizer.iterations
+        optimizer.build(variables)
+        for name in cls.per_copy:
+            values = [getattr(other, name) for other in separate]
+            if len(set(values)) > 1:
+                setattr(optimizer, name, column(values))
+        return optimizer
+
+
+def _is_schedule(rate) -> bool:
+    """A schedule or callable learning rate, as opposed to Keras's variable holding a number."""
+    return callable(rate) and not hasattr(rate, "numpy")
+
+
+def _constant(value):
+    """A zero-argument callable, the form in which Keras accepts a tensor learning rate."""
+    return lambda: value
+
+
+class _PerCopySchedule:
+    """Learning rates that follow one schedule (or constant) per copy, stacked to ``shape``."""
+
+    def __init__(self, rates, shape):
+        self.rates = rates
+        self.shape = shape
+        self.step = None  # the optimizer's iteration counter, set once it exists
+
+    def __call__(self):
+        import tensorflow as tf
+
+        values = [rate(self.step) if callable(rate) else rate for rate in self.rates]
+        return tf.reshape(tf.cast(tf.stack(values), tf.float32), self.shape)
+
+
+def _copy_axis_shape(copies: int, variables) -> tuple:
+    """``(copies, 1, ..., 1)`` for variables that all have rank r and ``copies`` rows."""
+    ranks = {len(v.shape) for v in variables}
+    leading = {v.shape[0] if len(v.shape) else None for v in variables}
+    if len(ranks) != 1 or leading != {copies}:
+        raise ValueError(
+            f"for_copies needs variables that all have the same rank and {copies} copies on "
+            f"their first axis; got shapes {[tuple(v.shape) for v in variables]}."
+        )
+    return (copies,) + (1,) * (ranks.pop() - 1)
+
+
+def _state_kept(optimizer) -> dict:
+    """The settings that decide which slot variables an optimizer keeps."""
+    config = optimizer.get_config()
+    kept = {key: value for key, value in config.items() if isinstance(value, bool)}
+    if "momentum" in config:
+        kept["momentum on"] = config["momentum"] > 0
+    kept["weight decay on"] = config["weight_decay"] is not None
+    return kept
+
+
 @keras.saving.register_keras_serializable(package="optlab")
-class SGD(keras.optimizers.Optimizer):
+class SGD(ElementwiseOptimizer):
     r"""Gradient descent, optionally with heavy-ball or Nesterov momentum.
 
     Plain (``momentum=0``), the rule of chapter 1:
@@ -52,6 +180,8 @@ class SGD(keras.optimizers.Optimizer):
     Nesterov looks one step ahead: :math:`w \leftarrow w + \mu v - \eta g`
     (with the new :math:`v`). Polyak (1964); Nesterov (1983); Sutskever et al. (2013).
     """
+
+    per_copy = ("weight_decay", "momentum")
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
@@ -69,7 +199,7 @@ class SGD(keras.optimizers.Optimizer):
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
-        if self.momentum == 0:
+        if not self.velocities:  # no momentum
             self.assign_sub(variable, lr * g)  # w ← w − η g
             return
         mu = self.momentum
@@ -85,7 +215,7 @@ class SGD(keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="optlab")
-class Adagrad(keras.optimizers.Optimizer):
+class Adagrad(ElementwiseOptimizer):
     r"""Adagrad: each weight's step shrinks with the squared gradients it has seen.
 
     An accumulator :math:`a` (one per weight, filled with
@@ -96,6 +226,8 @@ class Adagrad(keras.optimizers.Optimizer):
 
     Duchi, Hazan & Singer (2011), the diagonal version.
     """
+
+    per_copy = ("weight_decay", "epsilon")
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name=None, **kwargs):
@@ -127,7 +259,7 @@ class Adagrad(keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="optlab")
-class RMSprop(keras.optimizers.Optimizer):
+class RMSprop(ElementwiseOptimizer):
     r"""RMSprop: divide the step by a moving average of squared gradients.
 
     .. math::
@@ -140,6 +272,8 @@ class RMSprop(keras.optimizers.Optimizer):
     ``momentum`` :math:`\mu > 0` accumulates the steps: :math:`m \leftarrow \mu m + \Delta`,
     :math:`w \leftarrow w - m`. Tieleman & Hinton (2012); Graves (2013) for ``centered``.
     """
+
+    per_copy = ("weight_decay", "rho", "momentum", "epsilon")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  name=None, **kwargs):
@@ -176,7 +310,7 @@ class RMSprop(keras.optimizers.Optimizer):
         else:
             denominator = v + self.epsilon  # v + ε
         step = lr * g / ops.sqrt(denominator)  # Δ = η g / √(…)
-        if self.momentum > 0:
+        if self.momentums:
             m = self.momentums[i]
             self.assign(m, self.momentum * m + step)  # m ← μ m + Δ
             self.assign_sub(variable, m)  # w ← w − m
@@ -189,7 +323,7 @@ class RMSprop(keras.optimizers.Optimizer):
 
 
 @keras.saving.register_keras_serializable(package="optlab")
-class Adam(keras.optimizers.Optimizer):
+class Adam(ElementwiseOptimizer):
     r"""Adam: momentum on the gradient, RMSprop on its square, both bias-corrected.
 
     .. math::
@@ -204,6 +338,8 @@ class Adam(keras.optimizers.Optimizer):
     :math:`\hat v \leftarrow \max(\hat v, v)` instead of :math:`v`.
     Kingma & Ba (2015); Reddi, Kale & Kumar (2018) for AMSGrad.
     """
+
+    per_copy = ("weight_decay", "beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  name=None, **kwargs):

@@ -1,10 +1,13 @@
-"""Figures for the chapters: landscapes with paths, loss curves, animations.
+"""Figures for the chapters: landscapes with paths, loss curves, training runs,
+sweeps, LR range tests, schedules and animations.
 
 Every function draws on a Matplotlib ``Axes`` (a new one unless ``ax`` is
 given) and returns it, so a chapter can combine panels. Paths are given as
 ``{label: Trajectory}`` (from :mod:`optlab.trajectories`) or ``{label: array
 of shape (n, 2)}``; a path holding NaN or infinity is refused with a message
-that says where the run diverged, rather than drawn as a broken line.
+that says where the run diverged, rather than drawn as a broken line. Training
+runs come from :mod:`optlab.training`, already cut at their divergence, which
+the plots mark with a cross.
 """
 
 from __future__ import annotations
@@ -185,3 +188,109 @@ def animation_html(animation) -> "IPython.display.HTML":
     from IPython.display import HTML
 
     return HTML(animation.to_jshtml(default_mode="once"))
+
+
+def plot_training(runs: dict, metric: str = "step_loss", ax=None, smooth: int = 1,
+                  log: bool = False, title: str | None = None):
+    """One curve per training run of ``{label: Run}`` (from :mod:`optlab.training`).
+
+    ``metric`` is "step_loss" (the loss of every mini-batch, against the step;
+    ``smooth`` > 1 averages that many consecutive steps) or a per-epoch metric
+    ("loss", "accuracy", "test_loss", "test_accuracy", against the epoch). A
+    run that diverged is drawn up to its divergence and ends in a cross.
+    """
+    ax = _axes(ax)
+    smooth = _validation.whole_number("smooth", smooth, minimum=1)
+    for i, (label, run) in enumerate(runs.items()):
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        if metric == "step_loss":
+            values = run.step_loss
+            if smooth > 1 and len(values) >= smooth:
+                values = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
+            steps = np.arange(len(values)) + (smooth - 1 if len(values) < len(run.step_loss) else 0)
+        else:
+            values = run.epochs[_validation.choose("metric", metric, run.epochs)]
+            steps = np.arange(1, len(values) + 1)
+        ax.plot(steps, values, color=color, label=label + (" (diverged)" if run.diverged else ""))
+        if run.diverged and len(values):
+            ax.plot(steps[-1], values[-1], "x", color=color, markersize=9, markeredgewidth=2)
+    if log:
+        ax.set_yscale("log")
+    per_step = metric == "step_loss"
+    ax.set(xlabel="step" if per_step else "epoch", ylabel=metric.replace("_", " "))
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_sweep(sweeps, metric: str = "test_accuracy", by: str = "learning_rate",
+               how: str = "final", ax=None, title: str | None = None):
+    """``metric`` against ``by`` (log scale) for one :class:`~optlab.training.Sweep` or ``{label: Sweep}``.
+
+    The line is the mean over seeds and the band spans the seeds' minimum to
+    maximum. Settings where any seed diverged are marked with a cross on the
+    top edge of the axes instead of a point, so a divergence cliff shows as
+    crosses, not as a line plunging to garbage.
+    """
+    ax = _axes(ax)
+    if not isinstance(sweeps, dict):
+        sweeps = {None: sweeps}
+    for i, (label, sweep) in enumerate(sweeps.items()):
+        color = PATH_COLORS[i % len(PATH_COLORS)]
+        values, table = sweep.table(metric, by=by, how=how)
+        ok = ~np.isnan(table).any(axis=1)
+        if ok.any():
+            ax.plot(values[ok], table[ok].mean(axis=1), "o-", color=color, label=label)
+            ax.fill_between(values[ok], table[ok].min(axis=1), table[ok].max(axis=1),
+                            color=color, alpha=0.2, linewidth=0)
+        if (~ok).any():
+            ax.plot(values[~ok], np.ones((~ok).sum()), "x", color=color, markersize=9,
+                    markeredgewidth=2, transform=ax.get_xaxis_transform(), clip_on=False,
+                    label=f"{label} diverged" if label else "diverged")
+    ax.set_xscale("log")
+    ax.set(xlabel=by.replace("_", " "), ylabel=f"{how} {metric.replace('_', ' ')}")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_lr_range_test(result, ax=None, title: str | None = None):
+    """An LR range test (:func:`optlab.training.lr_range_test`): loss against learning rate.
+
+    Faint: each mini-batch's loss; bold: the smoothed loss. The dotted line
+    marks the rate of the lowest smoothed loss, the dashed one a tenth of it
+    (the test's suggestion).
+    """
+    ax = _axes(ax)
+    finite = np.isfinite(result.losses)
+    ax.plot(result.learning_rates[finite], result.losses[finite], color=PATH_COLORS[1], alpha=0.3,
+            label="mini-batch loss")
+    finite = np.isfinite(result.smoothed)
+    ax.plot(result.learning_rates[finite], result.smoothed[finite], color=PATH_COLORS[1],
+            label="smoothed")
+    ax.axvline(result.minimum, color="0.3", linestyle=":", label=f"lowest: {result.minimum:.3g}")
+    ax.axvline(result.suggestion, color=PATH_COLORS[0], linestyle="--",
+               label=f"suggested: {result.suggestion:.3g}")
+    ax.set_xscale("log")
+    ax.set(xlabel="learning rate", ylabel="loss")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_schedules(schedules: dict, steps: int, ax=None, title: str | None = None):
+    """The learning rate of each ``{label: schedule}`` (a Keras schedule or a number) over ``steps``."""
+    ax = _axes(ax)
+    steps = _validation.whole_number("steps", steps, minimum=1)
+    grid = np.arange(steps)
+    for i, (label, schedule) in enumerate(schedules.items()):
+        rates = [float(schedule(k)) if callable(schedule) else float(schedule) for k in grid]
+        ax.plot(grid, rates, color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
+    ax.set(xlabel="step", ylabel="learning rate")
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -81,8 +81,7 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None,
     for label, optimizer in optimizers.items():
         _check_fresh(label, optimizer)
     landscape = _landscapes.get(landscape)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0; got {steps!r}.")
+    steps = _validation.whole_number("steps", steps, minimum=0)
     start = _validation.point_2d("start", landscape.start if start is None else start)
     if max_loss is None:
         max_loss = 1e6 * (abs(landscape(start)) + 1.0)

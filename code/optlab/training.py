@@ -1,0 +1,581 @@
+r"""Training runs on real data: one run at a time, or many at once.
+
+- :func:`train` trains one small Keras model with any optimizer, the usual way
+  (``model.fit``), and returns a :class:`Run`: the loss of every step, train and
+  test metrics of every epoch, the wall time, the final weights, and where it
+  diverged. A NaN, infinite or exploding loss stops the run; its history is
+  cut there, so nothing downstream plots garbage.
+- :func:`sweep` trains many runs of the same model at once, each with its own
+  hyperparameters and seed, and returns one :class:`Run` per copy. The model's
+  weights carry a leading *copy* axis (:class:`StackedDense`), the loss is the
+  sum of the copies' losses (so each copy's gradient is its own), and an
+  :class:`~optlab.optimizers.ElementwiseOptimizer` gives each copy its own
+  learning rate. Because every update is element-wise, copy c follows the path
+  that :func:`train` would follow with the same settings
+  (``tests/test_training.py`` checks it), but the whole sweep costs one
+  compiled loop instead of one ``fit`` per run.
+- :class:`LRRangeTest` is Smith's learning-rate range test as a Keras callback;
+  :func:`lr_range_test` runs it.
+
+The models are multilayer perceptrons given by ``layer_sizes`` (inputs, hidden
+layers, outputs), with ReLU between layers and Glorot-uniform initial weights
+drawn by :func:`initial_weights` from the run's seed. The seed also fixes the
+order of the mini-batches (:func:`batch_order`). Classification problems use
+cross-entropy on logits, regression problems mean squared error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from . import _validation
+from . import optimizers as _optimizers
+
+__all__ = [
+    "Run", "Sweep", "StackedDense", "BatchLoss", "LRRangeTest", "RangeTestResult",
+    "initial_weights", "mlp", "stacked_mlp", "batch_order", "train", "sweep", "lr_range_test",
+]
+
+# Optimizers that cannot be swept: their update mixes the entries of a tensor.
+_COUPLED = {
+    "lamb": "LAMB scales each tensor's step by a trust ratio ‖w‖/‖update‖ taken over the whole tensor",
+    "lars": "LARS scales each tensor's step by a trust ratio ‖w‖/‖g‖ taken over the whole tensor",
+    "muon": "Muon orthogonalises each weight matrix, mixing all of its entries",
+    "adafactor": "Adafactor factors its second moments over rows and columns and scales steps "
+                 "by a tensor's root-mean-square",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one training run did.
+
+    Attributes:
+        config: the settings that define the run (optimizer, hyperparameters, seed, ...).
+        step_loss: the training loss of each mini-batch, before its update; cut
+            at divergence.
+        epochs: per-epoch arrays ``loss`` and ``accuracy`` (means over the
+            epoch's mini-batches, as Keras reports them), ``test_loss`` and
+            ``test_accuracy`` (on the whole test set after the epoch); only
+            complete epochs before a divergence are kept. Regression runs
+            have no accuracies.
+        wall_time: seconds the whole run took (for a sweep, the whole sweep).
+        weights: the final weights, as NumPy arrays.
+        diverged_at: the first step with a NaN, infinite or exploding loss, or None.
+    """
+
+    config: dict
+    step_loss: np.ndarray
+    epochs: dict
+    wall_time: float
+    weights: list = field(repr=False, default_factory=list)
+    diverged_at: int | None = None
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
+
+    def final(self, metric: str = "test_accuracy") -> float:
+        """The last epoch's value of ``metric``; NaN if the run diverged in its first epoch."""
+        values = self.epochs[_validation.choose("metric", metric, self.epochs)]
+        return float(values[-1]) if len(values) else math.nan
+
+    def best(self, metric: str = "test_accuracy") -> float:
+        """The best epoch's value (highest accuracy or lowest loss)."""
+        values = self.epochs[_validation.choose("metric", metric, self.epochs)]
+        if not len(values):
+            return math.nan
+        return float(values.max() if "accuracy" in metric else values.min())
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The runs of one :func:`sweep`, in the order of the grid (hyperparameters, then seeds)."""
+
+    runs: list
+    wall_time: float
+
+    def values(self, name: str) -> np.ndarray:
+        """The distinct values the sweep gave to ``name`` (a hyperparameter or ``seed``), sorted."""
+        return np.array(sorted({run.config[name] for run in self.runs if name in run.config}))
+
+    def table(self, metric: str = "test_accuracy", by: str = "learning_rate", how: str = "final"):
+        """``metric`` for every value of ``by`` (rows) and every seed (columns).
+
+        ``how`` is "final" (last epoch) or "best" (best epoch). A diverged run
+        gives NaN. Returns ``(values_of_by, array of shape (len(values), seeds))``.
+        """
+        how = _validation.choose("how", how, ("final", "best"))
+        rows = self.values(by)
+        seeds = self.values("seed")
+        table = np.full((len(rows), len(seeds)), np.nan)
+        for run in self.runs:
+            i = int(np.searchsorted(rows, run.config[by]))
+            j = int(np.searchsorted(seeds, run.config["seed"]))
+            if not run.diverged:
+                table[i, j] = run.final(metric) if how == "final" else run.best(metric)
+        return rows, table
+
+
+def initial_weights(layer_sizes, seed: int) -> list:
+    r"""Glorot-uniform kernels and zero biases for an MLP, drawn from ``seed``.
+
+    Kernel entries are uniform in :math:`\pm\sqrt{6/(n_\text{in}+n_\text{out})}`
+    (Glorot & Bengio, 2010; Keras's default for ``Dense``). Returns
+    ``[kernel_1, bias_1, kernel_2, ...]`` as float32 arrays.
+    """
+    sizes = _layer_sizes(layer_sizes)
+    rng = np.random.default_rng(_seed(seed))
+    weights = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
+        weights.append(np.zeros(fan_out, np.float32))
+    return weights
+
+
+def mlp(layer_sizes=(40, 100, 100, 10), seed: int = 0) -> keras.Sequential:
+    """A Keras MLP of ``Dense`` layers (ReLU between them) with :func:`initial_weights`."""
+    sizes = _layer_sizes(layer_sizes)
+    layers = [keras.layers.Dense(n, activation="relu") for n in sizes[1:-1]]
+    model = keras.Sequential([keras.Input((sizes[0],)), *layers, keras.layers.Dense(sizes[-1])])
+    model.set_weights(initial_weights(sizes, seed))
+    return model
+
+
+class StackedDense(keras.layers.Layer):
+    """A ``Dense`` layer for several independent copies of a model at once.
+
+    The kernel has shape ``(copies, inputs, units)`` and the bias
+    ``(copies, 1, units)``; inputs of shape ``(copies, batch, inputs)`` give
+    ``(copies, batch, units)``:
+    copy c computes ``x[c] @ kernel[c] + bias[c]``, never touching another copy.
+    """
+
+    def __init__(self, copies: int, units: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.copies, self.units = copies, units
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(self.copies, input_shape[-1], self.units), name="kernel")
+        self.bias = self.add_weight(shape=(self.copies, 1, self.units), name="bias",
+                                    initializer="zeros")
+
+    def call(self, inputs):
+        return self.activation(ops.matmul(inputs, self.kernel) + self.bias)
+
+
+def stacked_mlp(layer_sizes, seeds) -> keras.Sequential:
+    """One model holding ``len(seeds)`` copies of :func:`mlp`, copy c initialised from ``seeds[c]``."""
+    sizes = _layer_sizes(layer_sizes)
+    copies = len(seeds)
+    layers = [StackedDense(copies, n, activation="relu") for n in sizes[1:-1]]
+    model = keras.Sequential([*layers, StackedDense(copies, sizes[-1])])
+    model.build((copies, None, sizes[0]))
+    per_copy = [initial_weights(sizes, seed) for seed in seeds]
+    stacked = [np.stack(parts) for parts in zip(*per_copy)]
+    model.set_weights([w if w.ndim == 3 else w[:, None, :] for w in stacked])
+    return model
+
+
+def batch_order(n_examples: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
+    """Indices of the examples in each mini-batch: shape ``(epochs, steps, batch_size)``.
+
+    Every epoch is a fresh permutation drawn from ``seed``; the last
+    ``n_examples % batch_size`` examples of each permutation are left out, so
+    that all steps have the same batch size (pick a divisor to use them all).
+    """
+    n_examples = _validation.whole_number("n_examples", n_examples, minimum=1)
+    batch_size = _validation.whole_number("batch_size", batch_size, minimum=1)
+    epochs = _validation.whole_number("epochs", epochs, minimum=1)
+    if batch_size > n_examples:
+        raise ValueError(f"batch_size must be at most the {n_examples} training examples; got {batch_size}.")
+    steps = n_examples // batch_size
+    rng = np.random.default_rng(_seed(seed))
+    orders = [rng.permutation(n_examples)[: steps * batch_size] for _ in range(epochs)]
+    return np.stack(orders).reshape(epochs, steps, batch_size).astype(np.int32)
+
+
+class BatchLoss(keras.metrics.Metric):
+    """The loss of the latest mini-batch (Keras's ``loss`` log is a running mean)."""
+
+    def __init__(self, loss, name="batch_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss = loss
+        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.value.assign(ops.cast(self.loss(y_true, y_pred), self.dtype))
+
+    def result(self):
+        return ops.cast(self.value, self.dtype)  # a tensor, as Keras's own metrics return
+
+    def reset_state(self):
+        self.value.assign(0.0)
+
+
+class _Monitor(keras.callbacks.Callback):
+    """Records each step's loss and stops ``fit`` at the first diverging one."""
+
+    def __init__(self, max_loss):
+        super().__init__()
+        self.max_loss = max_loss
+        self.losses = []
+        self.diverged_at = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = float(logs["batch_loss"])
+        self.losses.append(loss)
+        if not math.isfinite(loss) or loss > self.max_loss:
+            self.diverged_at = len(self.losses) - 1
+            self.model.stop_training = True
+
+
+def train(optimizer, data, *, epochs: int, batch_size: int | None = 100, seed: int = 0,
+          hidden=(100, 100), callbacks=(), max_loss: float = 1e6) -> Run:
+    """Train an MLP on ``data`` with ``optimizer`` through ``model.fit``.
+
+    Args:
+        optimizer: any fresh Keras optimizer (built-in or optlab).
+        data: a :class:`~optlab.data.Split`.
+        epochs: passes over the training data.
+        batch_size: examples per step; ``None`` for full-batch gradient descent.
+        seed: fixes the initial weights and the order of the mini-batches.
+        hidden: sizes of the hidden layers; ``()`` gives a linear model.
+        callbacks: extra Keras callbacks.
+        max_loss: a step loss above this (or NaN, or infinite) counts as
+            divergence; ``math.inf`` leaves only NaN and infinity.
+    """
+    started = time.perf_counter()
+    optimizer = _fresh_optimizer(optimizer)
+    sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
+    order = batch_order(len(data.x_train), batch_size, epochs, seed)
+    model = mlp(sizes, seed)
+    loss = _loss(data)
+    metrics = [BatchLoss(loss)] + (["accuracy"] if data.classes else [])
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+    batches = tf.data.Dataset.from_tensor_slices(order.reshape(-1, batch_size)).map(
+        lambda index: (tf.gather(x, index), tf.gather(y, index)))
+    monitor = _Monitor(max_loss)
+    history = model.fit(
+        batches, epochs=epochs, steps_per_epoch=order.shape[1], shuffle=False, verbose=0,
+        validation_data=(data.x_test, data.y_test), validation_batch_size=len(data.x_test),
+        callbacks=[monitor, *callbacks],
+    )
+    step_loss = np.array(monitor.losses[: monitor.diverged_at], dtype=np.float64)
+    complete = len(step_loss) // order.shape[1]
+    names = {"loss": "loss", "accuracy": "accuracy", "test_loss": "val_loss",
+             "test_accuracy": "val_accuracy"}
+    per_epoch = {ours: np.array(history.history[theirs][:complete], dtype=np.float64)
+                 for ours, theirs in names.items() if theirs in history.history}
+    if "loss" in per_epoch:  # Keras's epoch loss, recomputed from the recorded steps
+        per_epoch["loss"] = step_loss[: complete * order.shape[1]].reshape(complete, order.shape[1]).mean(axis=1)
+    return Run(
+        config={"optimizer": type(optimizer).__name__, **_hyperparameters(optimizer),
+                "seed": seed, "epochs": epochs, "batch_size": batch_size},
+        step_loss=step_loss, epochs=per_epoch, wall_time=time.perf_counter() - started,
+        weights=model.get_weights(), diverged_at=monitor.diverged_at,
+    )
+
+
+def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(0,),
+          hidden=(100, 100), max_loss: float = 1e6, **hyperparameters) -> Sweep:
+    """Train one run per combination of ``hyperparameters`` and ``seeds``, all at once.
+
+    ``optimizer`` names an optlab optimizer ("sgd", "adagrad", "rmsprop",
+    "adam") or is one of its classes. Each hyperparameter is one value or a
+    list of values; the runs are every combination (a grid), in order, times
+    every seed. Copy c of the stacked model is run c; it follows the path
+    that ``train(optimizer(**its hyperparameters), data, seed=its seed, ...)``
+    would. Optimizers whose update mixes entries of a tensor (LAMB, LARS, Muon,
+    Adafactor, and any clipping by norm) would couple the copies and are
+    refused.
+
+    >>> sweep("sgd", data, epochs=20, learning_rate=[0.01, 0.1, 1.0], seeds=[0, 1, 2])
+    """
+    started = time.perf_counter()
+    cls = _sweepable(optimizer)
+    sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
+    seeds = [_seed(seed) for seed in (seeds if isinstance(seeds, (list, tuple, range)) else [seeds])]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed.")
+    grid = {name: value if isinstance(value, (list, tuple, np.ndarray)) else [value]
+            for name, value in hyperparameters.items()}
+    for name, values in grid.items():
+        if len(values) == 0:
+            raise ValueError(f"hyperparameter {name!r} got an empty list of values.")
+    combinations = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    configs = [(combo, seed) for combo in combinations for seed in seeds]
+    copies = len(configs)
+
+    model = stacked_mlp(sizes, [seed for _, seed in configs])
+    optimizer = cls.for_copies([combo for combo, _ in configs], model.trainable_variables)
+    orders = np.stack([batch_order(len(data.x_train), batch_size, epochs, seed)
+                       for _, seed in configs], axis=2)  # (epochs, steps, copies, batch)
+    epoch_fn = _compiled_epoch(model, optimizer, data)
+    step_losses, records = [], []
+    for epoch in range(epochs):
+        losses, accuracies, test_loss, test_accuracy = (t.numpy() for t in epoch_fn(orders[epoch]))
+        step_losses.append(losses)
+        records.append((losses.mean(axis=0), accuracies.mean(axis=0), test_loss, test_accuracy))
+        bad = ~np.isfinite(np.concatenate(step_losses)) | (np.concatenate(step_losses) > max_loss)
+        if bad.any(axis=0).all():
+            break  # every copy has diverged
+    wall_time = time.perf_counter() - started
+
+    step_loss = np.concatenate(step_losses).astype(np.float64)  # (steps so far, copies)
+    steps_per_epoch = orders.shape[1]
+    final_weights = [w.numpy() for w in model.trainable_variables]
+    names = ["loss", "accuracy", "test_loss", "test_accuracy"] if data.classes else ["loss", "test_loss"]
+    runs = []
+    for c, (combo, seed) in enumerate(configs):
+        bad = ~np.isfinite(step_loss[:, c]) | (step_loss[:, c] > max_loss)
+        diverged_at = int(np.argmax(bad)) if bad.any() else None
+        complete = len(records) if diverged_at is None else diverged_at // steps_per_epoch
+        per_epoch = {name: np.array([record[k][c] for record in records[:complete]], np.float64)
+                     for k, name in enumerate(["loss", "accuracy", "test_loss", "test_accuracy"])
+                     if name in names}
+        runs.append(Run(
+            config={"optimizer": cls.__name__, **combo, "seed": seed, "epochs": epochs,
+                    "batch_size": batch_size},
+            step_loss=step_loss[:diverged_at, c], epochs=per_epoch, wall_time=wall_time,
+            weights=[w[c].reshape(w.shape[2:]) if w.shape[1] == 1 else w[c] for w in final_weights],
+            diverged_at=diverged_at,
+        ))
+    return Sweep(runs=runs, wall_time=wall_time)
+
+
+@dataclass(frozen=True)
+class RangeTestResult:
+    """What an LR range test recorded: one entry per step.
+
+    Attributes:
+        learning_rates: the learning rate used at each step.
+        losses: the loss of each step's mini-batch (before its update).
+        smoothed: ``losses`` smoothed by a bias-corrected moving average.
+    """
+
+    learning_rates: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+
+    @property
+    def minimum(self) -> float:
+        """The learning rate at which the smoothed loss was lowest."""
+        return float(self.learning_rates[int(np.nanargmin(self.smoothed))])
+
+    @property
+    def suggestion(self) -> float:
+        """A tenth of :attr:`minimum`: a rate still safely on the falling part of the curve."""
+        return self.minimum / 10
+
+
+class LRRangeTest(keras.callbacks.Callback):
+    r"""The learning-rate range test (Smith, 2017) as a Keras callback.
+
+    Step k of ``steps`` trains with the learning rate
+    :math:`\eta_k = \eta_\text{start}(\eta_\text{stop}/\eta_\text{start})^{k/(\text{steps}-1)}`
+    (``mode="exponential"``) or the linear ramp between them (``"linear"``, as
+    in Smith's paper), records the mini-batch loss, and stops early once the
+    smoothed loss is NaN or exceeds ``stop_factor`` times its lowest value. The
+    model must be compiled with :class:`BatchLoss` among its metrics
+    (:func:`lr_range_test` does this); read :attr:`result` afterwards.
+    """
+
+    def __init__(self, start: float = 1e-4, stop: float = 10.0, steps: int = 100,
+                 mode: str = "exponential", smoothing: float = 0.9, stop_factor: float = 4.0):
+        super().__init__()
+        self.start = _validation.positive_number("start", start)
+        self.stop = _validation.positive_number("stop", stop)
+        if self.stop <= self.start:
+            raise ValueError(f"stop must exceed start; got start={start}, stop={stop}.")
+        self.steps = _validation.whole_number("steps", steps, minimum=2)
+        self.mode = _validation.choose("mode", mode, ("exponential", "linear"))
+        self.smoothing = _validation.in_interval("smoothing", smoothing, 0.0, 1.0)
+        self.stop_factor = _validation.in_interval("stop_factor", stop_factor, 1.0, math.inf)
+        self._rates, self._losses, self._smoothed = [], [], []
+
+    def learning_rate_at(self, step: int) -> float:
+        fraction = step / (self.steps - 1)
+        if self.mode == "linear":
+            return self.start + fraction * (self.stop - self.start)
+        return self.start * (self.stop / self.start) ** fraction
+
+    def on_train_begin(self, logs=None):
+        self._rates, self._losses, self._smoothed, self._average = [], [], [], 0.0
+        try:
+            self.model.optimizer.learning_rate = self.start
+        except (TypeError, AttributeError) as error:
+            raise TypeError(
+                "LRRangeTest sets the learning rate itself: give the optimizer a number as "
+                "its learning rate, not a schedule."
+            ) from error
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate = self.learning_rate_at(len(self._rates))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if "batch_loss" not in logs:
+            raise KeyError(
+                "LRRangeTest needs each mini-batch's loss: compile the model with "
+                "metrics=[optlab.training.BatchLoss(loss)], or use optlab.training.lr_range_test."
+            )
+        loss = float(logs["batch_loss"])
+        self._rates.append(self.learning_rate_at(len(self._rates)))
+        self._losses.append(loss)
+        k, beta = len(self._losses), self.smoothing
+        self._average = beta * self._average + (1 - beta) * loss
+        self._smoothed.append(self._average / (1 - beta ** k))  # bias-corrected moving average
+        best = min(self._smoothed)
+        if k >= self.steps or not math.isfinite(self._smoothed[-1]) or self._smoothed[-1] > self.stop_factor * best:
+            self.model.stop_training = True
+
+    @property
+    def result(self) -> RangeTestResult:
+        return RangeTestResult(np.array(self._rates), np.array(self._losses), np.array(self._smoothed))
+
+
+def lr_range_test(optimizer, data, *, start: float = 1e-4, stop: float = 10.0, steps: int = 100,
+                  batch_size: int = 100, seed: int = 0, hidden=(100, 100), **options) -> RangeTestResult:
+    """Run :class:`LRRangeTest` on a fresh MLP (see :func:`train`) and return its result.
+
+    ``options`` go to :class:`LRRangeTest` (``mode``, ``smoothing``, ``stop_factor``).
+    """
+    test = LRRangeTest(start, stop, steps, **options)
+    steps_per_epoch = len(data.x_train) // batch_size
+    train(optimizer, data, epochs=math.ceil(test.steps / steps_per_epoch), batch_size=batch_size,
+          seed=seed, hidden=hidden, callbacks=[test], max_loss=math.inf)
+    return test.result
+
+
+def _compiled_epoch(model, optimizer, data):
+    """One epoch of every copy, traced once: returns per-step losses and accuracies
+    ``(steps, copies)`` and the test loss and accuracy ``(copies,)`` after the epoch."""
+    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+    x_test, y_test = tf.constant(data.x_test), tf.constant(data.y_test)
+    classification = bool(data.classes)
+    weights = model.trainable_variables
+    copies = weights[0].shape[0]
+
+    def per_copy(inputs, targets):
+        outputs = model(inputs)  # (copies, batch, outputs)
+        if classification:
+            losses = ops.sparse_categorical_crossentropy(targets, outputs, from_logits=True)
+            hits = ops.cast(ops.equal(ops.argmax(outputs, axis=-1), ops.cast(targets, "int64")), "float32")
+            return ops.mean(losses, axis=-1), ops.mean(hits, axis=-1)
+        errors = ops.mean(ops.square(outputs[..., 0] - targets), axis=-1)
+        return errors, ops.zeros_like(errors)
+
+    def epoch(order):  # order: (steps, copies, batch)
+        steps = order.shape[0]
+        losses = tf.TensorArray(tf.float32, size=steps)
+        accuracies = tf.TensorArray(tf.float32, size=steps)
+        for k in tf.range(steps):
+            with tf.GradientTape() as tape:
+                loss, accuracy = per_copy(tf.gather(x, order[k]), tf.gather(y, order[k]))
+                total = ops.sum(loss)  # ∂total/∂(copy c's weights) = ∂loss_c/∂(copy c's weights)
+            optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
+            losses = losses.write(k, loss)
+            accuracies = accuracies.write(k, accuracy)
+        test_loss, test_accuracy = per_copy(ops.broadcast_to(x_test, (copies, *x_test.shape)),
+                                            ops.broadcast_to(y_test, (copies, *y_test.shape)))
+        return losses.stack(), accuracies.stack(), test_loss, test_accuracy
+
+    return tf.function(epoch, jit_compile=True)
+
+
+def _sweepable(optimizer):
+    """The optlab optimizer class named or given, or a clear refusal."""
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key in _COUPLED:
+            raise ValueError(_coupling_message(optimizer, _COUPLED[key]))
+        return type(_optimizers.create(key, learning_rate=0.1))
+    cls = optimizer if isinstance(optimizer, type) else type(optimizer)
+    if isinstance(optimizer, type) and issubclass(cls, _optimizers.ElementwiseOptimizer):
+        return cls
+    reason = _COUPLED.get(cls.__name__.lower())
+    if reason:
+        raise ValueError(_coupling_message(cls.__name__, reason))
+    raise TypeError(
+        f"sweep needs the name or class of one of optlab's element-wise optimizers "
+        f"({', '.join(_optimizers.names())}); got {optimizer!r}. Keras's built-ins compute "
+        f"the same steps as their optlab namesakes but cannot take a different "
+        f"hyperparameter per copy."
+    )
+
+
+def _coupling_message(name, reason):
+    return (
+        f"{name} cannot be swept: {reason}, and a stacked tensor holds every copy of the "
+        f"model, so the copies would change each other's steps. Train these runs one at a "
+        f"time with optlab.training.train."
+    )
+
+
+def _fresh_optimizer(optimizer):
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"optimizer must be a Keras optimizer (for example "
+            f"optlab.optimizers.create('adam', learning_rate=0.01)); got {optimizer!r}."
+        )
+    if optimizer.built:
+        raise ValueError("this optimizer has already been used; create a new one for every run.")
+    return optimizer
+
+
+def _check_run(data, hidden, batch_size, epochs, max_loss):
+    if not hasattr(data, "x_train"):
+        raise TypeError(f"data must be an optlab.data.Split (x_train, y_train, ...); got {type(data).__name__}.")
+    hidden = [_validation.whole_number("hidden layer size", n, minimum=1) for n in hidden]
+    outputs = data.classes if data.classes else 1
+    sizes = [data.x_train.shape[1], *hidden, outputs]
+    batch_size = len(data.x_train) if batch_size is None else batch_size
+    epochs = _validation.whole_number("epochs", epochs, minimum=1)
+    if max_loss != math.inf:
+        max_loss = _validation.positive_number("max_loss", max_loss)
+    return sizes, batch_size, epochs, max_loss
+
+
+def _loss(data):
+    if data.classes:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return keras.losses.MeanSquaredError()
+
+
+_KERAS_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None}
+
+
+def _hyperparameters(optimizer) -> dict:
+    """The optimizer's settings that differ from Keras's generic defaults, for a run's config."""
+    keep = {}
+    for key, value in optimizer.get_config().items():
+        if key == "name" or value is None or _KERAS_DEFAULTS.get(key, object()) == value:
+            continue
+        if isinstance(value, dict):  # a serialised learning-rate schedule
+            value = value.get("class_name", "schedule")
+        elif isinstance(value, float):
+            value = float(f"{value:.7g}")  # undo float32 storage: 0.1, not 0.10000000149
+        keep[key] = value
+    return keep
+
+
+def _layer_sizes(layer_sizes) -> list:
+    sizes = [_validation.whole_number("layer size", n, minimum=1) for n in layer_sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least inputs and outputs; got {list(layer_sizes)}.")
+    return sizes
+
+
+def _seed(seed) -> int:
+    return _validation.whole_number("seed", seed, minimum=0)

@@ -1,0 +1,230 @@
+"""Training runs record what happened; every copy of a sweep is the run it stands for, and sweeps are cheap."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from optlab import data, optimizers, training
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return data.mnist1d()
+
+
+@pytest.fixture(scope="module")
+def small(mnist):
+    """600 training and 200 test signals of MNIST-1D: enough to train, quick to run."""
+    return data.Split("MNIST-1D (part)", mnist.x_train[:600], mnist.y_train[:600],
+                      mnist.x_test[:200], mnist.y_test[:200], classes=10)
+
+
+def numpy_forward(weights, x):
+    """The MLP's logits, computed in float64 NumPy, independently of Keras."""
+    h = x.astype(np.float64)
+    for i in range(0, len(weights), 2):
+        h = h @ weights[i] + weights[i + 1]
+        if i < len(weights) - 2:
+            h = np.maximum(h, 0)
+    return h
+
+
+def cross_entropy(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_probabilities[np.arange(len(labels)), labels].mean()
+
+
+def test_initial_weights_are_glorot_uniform_and_fixed_by_the_seed():
+    weights = training.initial_weights([40, 100, 10], seed=5)
+    assert [w.shape for w in weights] == [(40, 100), (100,), (100, 10), (10,)]
+    assert np.abs(weights[0]).max() <= math.sqrt(6 / 140) and np.abs(weights[2]).max() <= math.sqrt(6 / 110)
+    assert np.abs(weights[0]).max() > 0.9 * math.sqrt(6 / 140)  # spread over the whole interval
+    assert not weights[1].any() and not weights[3].any()
+    again, other = training.initial_weights([40, 100, 10], 5), training.initial_weights([40, 100, 10], 6)
+    np.testing.assert_array_equal(weights[0], again[0])
+    assert not np.array_equal(weights[0], other[0])
+
+
+def test_mlp_starts_from_initial_weights():
+    model = training.mlp([40, 32, 10], seed=3)
+    for got, expected in zip(model.get_weights(), training.initial_weights([40, 32, 10], 3)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_batch_order_visits_each_example_at_most_once_per_epoch():
+    order = training.batch_order(103, 10, epochs=3, seed=1)
+    assert order.shape == (3, 10, 10)
+    for epoch in order:
+        assert len(np.unique(epoch)) == 100 and epoch.max() < 103
+    assert not np.array_equal(order[0], order[1])
+    np.testing.assert_array_equal(order, training.batch_order(103, 10, 3, seed=1))
+    with pytest.raises(ValueError, match="batch_size must be at most the 103"):
+        training.batch_order(103, 200, 1, seed=1)
+
+
+def test_train_records_the_loss_of_every_step_from_the_initial_weights(small):
+    run = training.train(optimizers.create("sgd", learning_rate=0.1), small, epochs=2, batch_size=50, seed=4)
+    assert run.step_loss.shape == (24,) and not run.diverged
+    first_batch = training.batch_order(600, 50, 2, seed=4)[0, 0]
+    logits = numpy_forward(training.initial_weights([40, 100, 100, 10], 4), small.x_train[first_batch])
+    assert run.step_loss[0] == pytest.approx(cross_entropy(logits, small.y_train[first_batch]), rel=1e-5)
+    np.testing.assert_allclose(run.epochs["loss"], run.step_loss.reshape(2, 12).mean(axis=1))
+    assert set(run.epochs) == {"loss", "accuracy", "test_loss", "test_accuracy"}
+    assert all(len(values) == 2 for values in run.epochs.values())
+    final_logits = numpy_forward(run.weights, small.x_test)
+    assert run.final("test_loss") == pytest.approx(cross_entropy(final_logits, small.y_test), rel=1e-4)
+    assert run.final("test_accuracy") == pytest.approx((final_logits.argmax(1) == small.y_test).mean())
+    assert run.config["learning_rate"] == 0.1 and run.config["seed"] == 4 and run.wall_time > 0
+
+
+def test_a_diverging_run_stops_and_keeps_only_finite_history(small):
+    run = training.train(optimizers.create("sgd", learning_rate=50.0), small, epochs=5, batch_size=50)
+    assert run.diverged and 0 < run.diverged_at < 60
+    assert len(run.step_loss) == run.diverged_at and np.all(np.isfinite(run.step_loss))
+    assert len(run.epochs["test_loss"]) == run.diverged_at // 12
+    assert np.all(np.isfinite(run.epochs["test_loss"]))
+
+
+def test_train_fits_a_linear_model_to_regression_data():
+    problem = data.regression(n_samples=500, n_features=5, condition_number=4.0, noise=0.0, seed=1)
+    run = training.train(optimizers.create("sgd", learning_rate=0.5), problem, epochs=30,
+                         batch_size=None, hidden=())
+    assert set(run.epochs) == {"loss", "test_loss"} and len(run.step_loss) == 30
+    assert run.step_loss[-1] < 1e-3 * run.step_loss[0]
+    np.testing.assert_allclose(run.weights[0][:, 0], problem.weights, atol=0.05)
+
+
+def test_train_refuses_a_used_optimizer_and_a_non_optimizer(small):
+    optimizer = optimizers.create("sgd", learning_rate=0.1)
+    training.train(optimizer, small, epochs=1, batch_size=300)
+    with pytest.raises(ValueError, match="already been used"):
+        training.train(optimizer, small, epochs=1)
+    with pytest.raises(TypeError, match="must be a Keras optimizer"):
+        training.train("sgd", small, epochs=1)
+
+
+SWEEPS = [
+    ("sgd", {"learning_rate": [0.05, 0.5], "momentum": [0.5, 0.9]}),
+    ("adam", {"learning_rate": [1e-3, 1e-2], "beta_1": [0.8, 0.95]}),
+    ("rmsprop", {"learning_rate": [1e-3, 3e-3], "rho": [0.8, 0.99], "centered": True}),
+    ("adagrad", {"learning_rate": [0.05, 0.2], "epsilon": [1e-7, 1e-3], "weight_decay": [0.0, 0.01]}),
+]
+
+
+@pytest.mark.parametrize("name, grid", SWEEPS, ids=[name for name, _ in SWEEPS])
+def test_every_copy_of_a_sweep_follows_its_own_single_run(small, name, grid):
+    sweep = training.sweep(name, small, epochs=2, batch_size=50, seeds=[0, 7], **grid)
+    assert len(sweep.runs) == math.prod(len(v) for v in grid.values() if isinstance(v, list)) * 2
+    for run in (sweep.runs[0], sweep.runs[-1]):  # copies that differ in every setting
+        settings = {key: run.config[key] for key in grid}
+        alone = training.train(optimizers.create(name, **settings), small, epochs=2, batch_size=50,
+                               seed=run.config["seed"])
+        np.testing.assert_allclose(run.step_loss, alone.step_loss, rtol=1e-5, atol=1e-6)
+        for got, expected in zip(run.weights, alone.weights):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+        for metric, values in alone.epochs.items():
+            np.testing.assert_allclose(run.epochs[metric], values, rtol=1e-4, atol=1e-5, err_msg=metric)
+
+
+def test_copies_with_different_schedules_follow_their_own_schedule(small):
+    schedules = [keras.optimizers.schedules.ExponentialDecay(0.3, 5, 0.5),
+                 keras.optimizers.schedules.CosineDecay(0.0, 20, warmup_target=0.3, warmup_steps=8)]
+    sweep = training.sweep("sgd", small, epochs=2, batch_size=50, learning_rate=schedules)
+    for run, schedule in zip(sweep.runs, schedules):
+        alone = training.train(optimizers.create("sgd", learning_rate=schedule), small, epochs=2, batch_size=50)
+        np.testing.assert_allclose(run.step_loss, alone.step_loss, rtol=1e-5, atol=1e-6)
+
+
+def test_a_diverging_copy_leaves_the_others_untouched(small):
+    sweep = training.sweep("sgd", small, epochs=3, batch_size=50, learning_rate=[0.1, 80.0])
+    calm, wild = sweep.runs
+    assert wild.diverged and not calm.diverged
+    assert np.all(np.isfinite(wild.step_loss)) and len(wild.step_loss) == wild.diverged_at
+    alone = training.train(optimizers.create("sgd", learning_rate=0.1), small, epochs=3, batch_size=50)
+    np.testing.assert_allclose(calm.step_loss, alone.step_loss, rtol=1e-5, atol=1e-6)
+    rates, table = sweep.table("test_accuracy")
+    np.testing.assert_allclose(rates, [0.1, 80.0])
+    assert np.isnan(table[1, 0]) and table[0, 0] == calm.final("test_accuracy")
+
+
+def test_a_sweep_of_24_runs_costs_at_most_three_single_runs(mnist):
+    """The issue's bar: 8 learning rates x 3 seeds on the MNIST-1D MLP, same epochs, one process."""
+    single = training.train(optimizers.create("sgd", learning_rate=0.1), mnist, epochs=8)
+    sweep = training.sweep("sgd", mnist, epochs=8, learning_rate=list(np.geomspace(0.01, 3.0, 8)),
+                           seeds=[0, 1, 2])
+    assert len(sweep.runs) == 24 and not any(run.diverged for run in sweep.runs)
+    ratio = sweep.wall_time / single.wall_time
+    print(f"24-run sweep {sweep.wall_time:.2f} s, one run {single.wall_time:.2f} s, ratio {ratio:.2f}")
+    assert ratio <= 3.0
+
+
+@pytest.mark.parametrize("optimizer, message", [
+    ("lamb", "trust ratio"),
+    (keras.optimizers.Lamb, "trust ratio"),
+    ("muon", "orthogonalises"),
+    ("adamw", "Valid names"),
+    (keras.optimizers.SGD, "element-wise optimizers"),
+])
+def test_sweep_refuses_optimizers_that_it_cannot_run_per_copy(small, optimizer, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        training.sweep(optimizer, small, epochs=1, learning_rate=[0.1, 0.2])
+
+
+@pytest.mark.parametrize("clipping", ["clipnorm", "global_clipnorm"])
+def test_sweep_refuses_clipping_by_norm_which_couples_copies(small, clipping):
+    with pytest.raises(ValueError, match=f"{clipping} couples the copies"):
+        training.sweep("sgd", small, epochs=1, learning_rate=[0.1, 0.2], **{clipping: 1.0})
+
+
+def test_sweep_allows_clipping_by_value_which_is_element_wise(small):
+    sweep = training.sweep("sgd", small, epochs=1, batch_size=100, learning_rate=[0.1, 1.0], clipvalue=0.01)
+    alone = training.train(optimizers.create("sgd", learning_rate=1.0, clipvalue=0.01), small,
+                           epochs=1, batch_size=100)
+    np.testing.assert_allclose(sweep.runs[1].step_loss, alone.step_loss, rtol=1e-5, atol=1e-6)
+
+
+def test_sweep_refuses_copies_that_keep_different_state(small):
+    with pytest.raises(ValueError, match="keep different optimizer state"):
+        training.sweep("sgd", small, epochs=1, momentum=[0.0, 0.9])
+
+
+def test_sweep_names_the_copy_with_a_bad_hyperparameter(small):
+    with pytest.raises(ValueError, match=r"copy 1 .*learning_rate must be a positive"):
+        training.sweep("sgd", small, epochs=1, learning_rate=[0.1, -0.1])
+
+
+def test_range_test_raises_the_rate_geometrically_and_stops_when_the_loss_explodes(small):
+    result = training.lr_range_test(optimizers.create("sgd", learning_rate=0.1), small,
+                                    start=1e-3, stop=1e3, steps=60, batch_size=50)
+    n = len(result.learning_rates)
+    assert 10 < n < 60  # stopped early, once the loss had blown up
+    np.testing.assert_allclose(result.learning_rates, np.geomspace(1e-3, 1e3, 60)[:n], rtol=1e-9)
+    assert result.smoothed[-1] > 4 * np.nanmin(result.smoothed) or not np.isfinite(result.smoothed[-1])
+    assert result.suggestion == pytest.approx(result.minimum / 10)
+    assert 1e-3 < result.minimum < 1e3
+
+
+def test_range_test_changes_the_rate_the_optimizer_uses(small):
+    """The losses must be those of a run whose schedule takes the same rates, step by step."""
+    result = training.lr_range_test(optimizers.create("sgd", learning_rate=0.1), small, start=0.5,
+                                    stop=1.0, steps=3, batch_size=50, mode="linear")
+    np.testing.assert_allclose(result.learning_rates, [0.5, 0.75, 1.0])
+    same_rates = keras.optimizers.schedules.PiecewiseConstantDecay([0, 1], [0.5, 0.75, 1.0])
+    scheduled = training.train(optimizers.create("sgd", learning_rate=same_rates), small, epochs=1,
+                               batch_size=50)
+    np.testing.assert_allclose(result.losses, scheduled.step_loss[:3], rtol=1e-6)
+
+
+def test_range_test_needs_the_batch_loss_metric(small):
+    model = training.mlp([40, 10])
+    model.compile(optimizers.create("sgd", learning_rate=0.1), loss="sparse_categorical_crossentropy")
+    with pytest.raises(KeyError, match="BatchLoss"):
+        model.fit(small.x_train, small.y_train, epochs=1, verbose=0, callbacks=[training.LRRangeTest()])
+
+
+def test_range_test_refuses_a_backwards_range():
+    with pytest.raises(ValueError, match="stop must exceed start"):
+        training.LRRangeTest(start=1.0, stop=0.1)
