@@ -138,6 +138,7 @@ def test_plot_lr_range_test_marks_the_minimum_and_the_suggestion():
     rates = np.geomspace(1e-3, 1.0, 4)
     result = RangeTestResult(rates, np.array([2.0, 1.5, 1.0, np.nan]), np.array([2.0, 1.6, 1.2, np.nan]))
     ax = plots.plot_lr_range_test(result)
+    assert ax.get_ylim()[1] == 3.0  # 1.5 x the first smoothed loss: an explosion would not set the scale
     vertical = [line.get_xdata()[0] for line in ax.get_lines() if len(set(line.get_xdata())) == 1]
     np.testing.assert_allclose(sorted(vertical), [0.01, 0.1])  # minimum at rates[2], a tenth of it
     assert len(ax.get_lines()[0].get_xdata()) == 3  # the NaN step is left out

@@ -275,6 +275,10 @@ def plot_lr_range_test(result, ax=None, title: str | None = None):
                label=f"suggested: {result.suggestion:.3g}")
     ax.set_xscale("log")
     ax.set(xlabel="learning rate", ylabel="loss")
+    if finite.any():  # keep the final explosion from flattening the curve
+        top = 1.5 * result.smoothed[finite][0]
+        bottom = np.nanmin(result.losses[np.isfinite(result.losses)])
+        ax.set_ylim(max(0.0, bottom - 0.1 * (top - bottom)), top)
     ax.legend(fontsize="small")
     if title:
         ax.set_title(title)
@@ -285,12 +289,25 @@ def plot_schedules(schedules: dict, steps: int, ax=None, title: str | None = Non
     """The learning rate of each ``{label: schedule}`` (a Keras schedule or a number) over ``steps``."""
     ax = _axes(ax)
     steps = _validation.whole_number("steps", steps, minimum=1)
-    grid = np.arange(steps)
     for i, (label, schedule) in enumerate(schedules.items()):
-        rates = [float(schedule(k)) if callable(schedule) else float(schedule) for k in grid]
-        ax.plot(grid, rates, color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
+        ax.plot(np.arange(steps), _schedule_values(schedule, steps),
+                color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
     ax.set(xlabel="step", ylabel="learning rate")
     ax.legend(fontsize="small")
     if title:
         ax.set_title(title)
     return ax
+
+
+def _schedule_values(schedule, steps: int) -> np.ndarray:
+    """A schedule's rate at steps 0 .. steps-1, evaluated in one compiled loop (a number: constant)."""
+    if not callable(schedule):
+        return np.full(steps, float(schedule))
+    import tensorflow as tf
+
+    def evaluate(ks):
+        return tf.map_fn(lambda k: tf.cast(schedule(k), tf.float32), ks, fn_output_signature=tf.float32)
+
+    # Traced once and called directly, so many schedules do not trigger TensorFlow's retracing warning.
+    compiled = tf.function(evaluate).get_concrete_function(tf.TensorSpec([steps], tf.int32))
+    return compiled(tf.range(steps)).numpy()
