@@ -228,3 +228,22 @@ def test_range_test_needs_the_batch_loss_metric(small):
 def test_range_test_refuses_a_backwards_range():
     with pytest.raises(ValueError, match="stop must exceed start"):
         training.LRRangeTest(start=1.0, stop=0.1)
+
+
+def test_a_linear_sweep_returns_weights_shaped_like_a_single_runs():
+    problem = data.regression(n_samples=100, n_features=1, condition_number=1.0, seed=0)
+    sweep = training.sweep("sgd", problem, epochs=2, batch_size=None, hidden=(), learning_rate=[0.1, 0.2])
+    alone = training.train(optimizers.create("sgd", learning_rate=0.2), problem, epochs=2,
+                           batch_size=None, hidden=())
+    assert [w.shape for w in sweep.runs[1].weights] == [(1, 1), (1,)]
+    for got, expected in zip(sweep.runs[1].weights, alone.weights):
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_sweep_table_explains_settings_it_cannot_tabulate(small):
+    schedules = [keras.optimizers.schedules.ExponentialDecay(0.1, 5, 0.5), 0.1]
+    sweep = training.sweep("sgd", small, epochs=1, batch_size=300, learning_rate=schedules)
+    with pytest.raises(TypeError, match="cannot be ordered"):
+        sweep.table("test_accuracy")
+    with pytest.raises(KeyError, match="no run of this sweep has a setting 'momentum'"):
+        sweep.table("test_accuracy", by="momentum")

@@ -105,7 +105,16 @@ class Sweep:
 
     def values(self, name: str) -> np.ndarray:
         """The distinct values the sweep gave to ``name`` (a hyperparameter or ``seed``), sorted."""
-        return np.array(sorted({run.config[name] for run in self.runs if name in run.config}))
+        found = {run.config[name] for run in self.runs if name in run.config}
+        if not found:
+            raise KeyError(f"no run of this sweep has a setting {name!r}; settings: {sorted(self.runs[0].config)}.")
+        try:
+            return np.array(sorted(found))
+        except TypeError as error:
+            raise TypeError(
+                f"the values of {name!r} cannot be ordered (schedules, perhaps); pick runs "
+                f"from sweep.runs by their config instead."
+            ) from error
 
     def table(self, metric: str = "test_accuracy", by: str = "learning_rate", how: str = "final"):
         """``metric`` for every value of ``by`` (rows) and every seed (columns).
@@ -306,7 +315,7 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
     started = time.perf_counter()
     cls = _sweepable(optimizer)
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
-    seeds = [_seed(seed) for seed in (seeds if isinstance(seeds, (list, tuple, range)) else [seeds])]
+    seeds = [_seed(seed) for seed in (list(seeds) if np.ndim(seeds) else [seeds])]
     if not seeds:
         raise ValueError("seeds must hold at least one seed.")
     grid = {name: value if isinstance(value, (list, tuple, np.ndarray)) else [value]
@@ -349,7 +358,7 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
             config={"optimizer": cls.__name__, **combo, "seed": seed, "epochs": epochs,
                     "batch_size": batch_size},
             step_loss=step_loss[:diverged_at, c], epochs=per_epoch, wall_time=wall_time,
-            weights=[w[c].reshape(w.shape[2:]) if w.shape[1] == 1 else w[c] for w in final_weights],
+            weights=[w[c][0] if i % 2 else w[c] for i, w in enumerate(final_weights)],  # biases: (1, units)
             diverged_at=diverged_at,
         ))
     return Sweep(runs=runs, wall_time=wall_time)
