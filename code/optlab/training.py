@@ -390,13 +390,17 @@ class RangeTestResult:
 
 
 class LRRangeTest(keras.callbacks.Callback):
-    r"""The learning-rate range test (Smith, 2017) as a Keras callback.
+    r"""The learning-rate range test as a Keras callback.
 
     Step k of ``steps`` trains with the learning rate
     :math:`\eta_k = \eta_\text{start}(\eta_\text{stop}/\eta_\text{start})^{k/(\text{steps}-1)}`
-    (``mode="exponential"``) or the linear ramp between them (``"linear"``, as
-    in Smith's paper), records the mini-batch loss, and stops early once the
-    smoothed loss is NaN or exceeds ``stop_factor`` times its lowest value. The
+    (``mode="exponential"``, the loss-based form of Smith (2018) and of the
+    fastai learning-rate finder) or the linear ramp between them (``"linear"``,
+    as in Smith (2017), who watched the accuracy), records the mini-batch loss,
+    smooths it with a bias-corrected moving average
+    :math:`a_k = \beta a_{k-1} + (1-\beta)\ell_k`, :math:`s_k = a_k/(1-\beta^k)` (``smoothing`` = β),
+    and stops early once the smoothed loss is NaN or exceeds ``stop_factor``
+    times its lowest value. The
     model must be compiled with :class:`BatchLoss` among its metrics
     (:func:`lr_range_test` does this); read :attr:`result` afterwards.
     """
