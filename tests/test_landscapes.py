@@ -49,6 +49,68 @@ def test_start_point_lies_in_the_plot_window_and_away_from_the_minimum(landscape
     assert landscape(landscape.start) > landscape.min_value + 1e-3
 
 
+def hessian_eigenvalues_at(landscape, point):
+    with tf.GradientTape() as outer:
+        w = tf.Variable(np.asarray(point, dtype=np.float64))
+        with tf.GradientTape() as inner:
+            loss = landscape(w)
+        grad = inner.gradient(loss, w)
+    return np.linalg.eigvalsh(outer.jacobian(grad, w).numpy())
+
+
+WITH_OTHER_STATIONARY_POINTS = [s for s in ALL if s.local_minima or s.saddle_points]
+
+
+def test_some_landscapes_list_local_minima_or_saddle_points():
+    assert {s.name for s in WITH_OTHER_STATIONARY_POINTS} >= {"double_well", "saddle"}
+
+
+@pytest.mark.parametrize("landscape", WITH_OTHER_STATIONARY_POINTS, ids=lambda s: s.name)
+def test_gradient_vanishes_at_each_local_minimum_and_saddle_point(landscape):
+    for point in landscape.local_minima + landscape.saddle_points:
+        np.testing.assert_allclose(gradient_at(landscape, point), 0.0, atol=1e-10)
+
+
+@pytest.mark.parametrize("landscape", WITH_OTHER_STATIONARY_POINTS, ids=lambda s: s.name)
+def test_local_minima_curve_up_every_way_and_saddle_points_curve_down_one_way(landscape):
+    for point in landscape.local_minima:
+        assert hessian_eigenvalues_at(landscape, point).min() > 0, f"local minimum {point}"
+    for point in landscape.saddle_points:
+        low, high = hessian_eigenvalues_at(landscape, point)
+        assert low < 0 < high, f"saddle point {point}"
+
+
+@pytest.mark.parametrize("landscape", WITH_OTHER_STATIONARY_POINTS, ids=lambda s: s.name)
+def test_local_minima_lie_above_the_global_minimum(landscape):
+    for point in landscape.local_minima:
+        assert landscape(point) > landscape.min_value + 1e-3
+
+
+def test_double_well_barrier_is_lower_from_the_shallow_side_than_from_the_deep_side():
+    well = landscapes.double_well(tilt=0.5)
+    barrier = well(well.saddle_points[0])
+    from_shallow = barrier - well(well.local_minima[0])
+    from_deep = barrier - well.min_value
+    # By hand for t = 0.5: the roots of 4x³ − 4x + 0.5 are −1.0575, 0.1271, 0.9304.
+    np.testing.assert_allclose([well.minimum[0], well.saddle_points[0][0], well.local_minima[0][0]],
+                               [-1.0575, 0.1271, 0.9304], atol=1e-4)
+    assert 0 < from_shallow < 0.6 and from_deep > 2.5 * from_shallow
+
+
+def test_gradient_descent_from_the_double_well_start_settles_in_the_shallow_minimum():
+    well = landscapes.double_well(tilt=0.5)
+    x, y = well.start
+    for _ in range(500):  # the gradient by hand: (4x(x² − 1) + t, 2y)
+        x, y = x - 0.05 * (4 * x * (x * x - 1) + 0.5), y - 0.05 * 2 * y
+    np.testing.assert_allclose([x, y], well.local_minima[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("tilt", [0.0, -0.2, 1.6])
+def test_double_well_tilt_must_keep_two_minima(tilt):
+    with pytest.raises(ValueError, match="tilt must"):
+        landscapes.double_well(tilt)
+
+
 def test_quadratic_curvatures_are_the_hessian_eigenvalues():
     bowl = landscapes.quadratic(condition_number=50)
     with tf.GradientTape() as outer:
@@ -72,7 +134,7 @@ def test_landscape_evaluates_a_tensorflow_tensor_inside_a_gradient_tape():
 
 
 def test_unknown_landscape_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown landscape 'himmelblau'.*beale, quadratic, rosenbrock, saddle"):
+    with pytest.raises(ValueError, match="Unknown landscape 'himmelblau'.*beale, double_well, quadratic, rosenbrock, saddle"):
         landscapes.get("himmelblau")
 
 

@@ -140,3 +140,130 @@ def test_steps_must_be_a_whole_number(steps, error):
 def test_unknown_landscape_is_refused_before_any_work():
     with pytest.raises(ValueError, match="Unknown landscape 'bowl'"):
         trajectories.run(optimizers.create("sgd"), "bowl")
+
+
+# --- run_noisy: many seeds of noisy gradients in one compiled loop ---
+
+FLAT = landscapes.Landscape(name="flat", formula="f = 0", fn=lambda x, y: 0.0 * x + 0.0 * y,
+                            minima=((0.0, 0.0),), min_value=0.0, start=(0.0, 0.0),
+                            x_range=(-1.0, 1.0), y_range=(-1.0, 1.0))
+
+
+def test_noise_free_noisy_runs_each_follow_the_path_of_a_single_run():
+    land = landscapes.rosenbrock()
+    alone = trajectories.run(optimizers.create("adam", learning_rate=0.05), land, steps=40)
+    runs = trajectories.run_noisy(optimizers.create("adam", learning_rate=0.05), land, steps=40, runs=3,
+                                  gradient_noise=0.0)
+    assert len(runs) == 3
+    for run in runs:
+        np.testing.assert_allclose(run.path, alone.path, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(run.losses, alone.losses, rtol=1e-5)
+
+
+def test_gradient_noise_has_the_stated_standard_deviation_independently_per_step_and_run():
+    """On a flat landscape SGD only adds up noise: after k steps each coordinate is N(0, k (ησ)²)."""
+    lr, sigma = 0.1, 2.0
+    runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=lr), FLAT, steps=25, runs=4000,
+                                  gradient_noise=sigma, seed=1)
+    for k in (5, 25):
+        points = np.stack([run.path[k] for run in runs])
+        np.testing.assert_allclose(points.std(axis=0), lr * sigma * np.sqrt(k), rtol=0.05, err_msg=f"step {k}")
+        np.testing.assert_allclose(points.mean(axis=0), 0.0, atol=0.1 * lr * sigma * np.sqrt(k))
+    final = np.stack([run.end for run in runs])
+    assert abs(np.corrcoef(final.T)[0, 1]) < 0.05, "x and y noise should be independent"
+
+
+def test_noisy_runs_are_reproducible_from_their_seed_and_differ_between_seeds():
+    def ends(seed):
+        runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=0.05), "double_well", steps=30,
+                                      runs=4, gradient_noise=1.0, seed=seed)
+        return np.stack([run.end for run in runs])
+
+    first = ends(0)
+    np.testing.assert_array_equal(first, ends(0))
+    assert not np.allclose(first, ends(1))
+    assert len(np.unique(first[:, 0])) == 4, "the runs of one call must get different noise"
+
+
+def test_noise_carries_runs_over_the_double_well_barrier_that_plain_gradient_descent_never_crosses():
+    well = landscapes.double_well()
+    barrier_x = well.saddle_points[0][0]
+
+    def share_in_deep_well(noise):
+        runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=0.05), well, steps=600, runs=50,
+                                      gradient_noise=noise, seed=0)
+        return np.mean([run.end[0] < barrier_x for run in runs])
+
+    assert share_in_deep_well(0.0) == 0.0
+    assert share_in_deep_well(3.0) > 0.5
+
+
+def test_a_decaying_learning_rate_settles_below_the_floor_of_a_constant_one():
+    bowl = landscapes.quadratic(condition_number=10)
+    decaying = keras.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=50, decay_rate=1.0)
+    final = {}
+    for label, rate in [("constant", 0.1), ("decaying", decaying)]:
+        runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=rate), bowl, steps=1500,
+                                      runs=200, gradient_noise=1.0, seed=2)
+        final[label] = np.mean([run.losses[-1] for run in runs])
+    assert final["decaying"] < 0.25 * final["constant"]
+
+
+def test_each_noisy_run_is_cut_at_its_own_divergence():
+    runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=0.21), "quadratic", steps=600,
+                                  runs=5, gradient_noise=1.0, seed=0)
+    steps = [run.diverged_at for run in runs]
+    assert all(step is not None for step in steps) and len(set(steps)) > 1
+    for run in runs:
+        assert len(run.path) == run.diverged_at and np.all(np.isfinite(run.path))
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"runs": 0}, "runs must be a whole number >= 1"),
+    ({"gradient_noise": -1.0}, r"gradient_noise must lie in \[0.0, inf\)"),
+    ({"seed": -3}, "seed must be a whole number >= 0"),
+])
+def test_bad_noisy_run_settings_are_refused(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        trajectories.run_noisy(optimizers.create("sgd"), "double_well", steps=5, **arguments)
+
+
+def test_clipping_by_norm_is_refused_because_it_would_couple_the_runs():
+    with pytest.raises(ValueError, match="clipnorm takes a norm over the whole.*clipvalue"):
+        trajectories.run_noisy(keras.optimizers.SGD(0.1, clipnorm=1.0), "double_well", steps=5)
+
+
+def test_an_optimizer_that_mixes_entries_of_a_variable_is_refused():
+    with pytest.raises(ValueError, match="Lamb scales or orthogonalises.*run_many"):
+        trajectories.run_noisy(keras.optimizers.Lamb(0.01), "double_well", steps=5)
+
+
+def test_a_used_optimizer_is_refused_by_run_noisy_too():
+    opt = optimizers.create("sgd")
+    trajectories.run_noisy(opt, "double_well", steps=3, runs=2)
+    with pytest.raises(ValueError, match="already been used"):
+        trajectories.run_noisy(opt, "double_well", steps=3, runs=2)
+
+
+def test_run_sweep_gives_each_row_the_path_run_gives_it_alone():
+    rates = [0.05, 0.18, 0.3]
+    swept = trajectories.run_sweep("sgd", "quadratic", steps=60, learning_rate=rates, momentum=[0.0])
+    assert len(swept) == 3 and swept[2].diverged and not swept[1].diverged
+    for rate, run in zip(rates, swept):
+        alone = trajectories.run(optimizers.create("sgd", learning_rate=rate), "quadratic", steps=60)
+        assert run.diverged_at == alone.diverged_at
+        np.testing.assert_allclose(run.path, alone.path, rtol=1e-5, atol=1e-6)
+
+
+def test_run_sweep_walks_the_grid_with_the_last_name_fastest():
+    swept = trajectories.run_sweep("sgd", "rosenbrock", steps=30, learning_rate=[1e-4, 2e-4],
+                                   momentum=[0.5, 0.9])
+    for run, (rate, momentum) in zip(swept, [(1e-4, 0.5), (1e-4, 0.9), (2e-4, 0.5), (2e-4, 0.9)]):
+        alone = trajectories.run(optimizers.create("sgd", learning_rate=rate, momentum=momentum),
+                                 "rosenbrock", steps=30)
+        np.testing.assert_allclose(run.path, alone.path, rtol=1e-5, atol=1e-6)
+
+
+def test_run_sweep_refuses_optimizers_that_mix_the_rows():
+    with pytest.raises(ValueError, match="trust ratio.*run_many"):
+        trajectories.run_sweep("lamb", "quadratic", learning_rate=[0.1, 0.2])

@@ -37,6 +37,8 @@ class Landscape:
         x_range, y_range: the plot window.
         curvatures: Hessian eigenvalues where they are constant (quadratics),
             else ``None``.
+        local_minima: minimisers that are not global, one ``(x, y)`` each.
+        saddle_points: stationary points that are neither minima nor maxima.
     """
 
     name: str
@@ -48,6 +50,8 @@ class Landscape:
     x_range: tuple
     y_range: tuple
     curvatures: tuple | None = None
+    local_minima: tuple = ()
+    saddle_points: tuple = ()
 
     def __call__(self, point):
         """:math:`f` at ``point``: an array (NumPy or TensorFlow) whose last axis holds (x, y).
@@ -165,7 +169,48 @@ def saddle() -> Landscape:
         start=(-2.0, 0.01),
         x_range=(-2.5, 2.5),
         y_range=(-1.6, 1.6),
+        saddle_points=((0.0, 0.0),),
     )
+
+
+def double_well(tilt: float = 0.5) -> Landscape:
+    r"""Two minima, a shallow one and a deep one, behind a low barrier:
+    :math:`f(x, y) = (x^2 - 1)^2 + t\,x + y^2`.
+
+    Along :math:`x` this is a double well tilted by :math:`t`, with
+    :math:`0 < t < 8/(3\sqrt{3}) \approx 1.54` so that both wells survive; along :math:`y`
+    a plain parabola. The stationary points lie on :math:`y = 0` at the three roots of
+    :math:`4x^3 - 4x + t = 0`: the deep (global) minimum near :math:`x = -1`, a saddle
+    near :math:`x = t/4`, and a shallow local minimum near :math:`x = 1`. The start lies
+    above the shallow well, so that gradient descent settles there and never sees
+    the deeper one: the setting in which gradient noise is said to help.
+    """
+    tilt = _validation.positive_number("tilt", tilt)
+    limit = 8 / (3 * np.sqrt(3))  # beyond it the shallow well and the saddle merge
+    if tilt >= limit:
+        raise ValueError(f"tilt must lie in (0, {limit:.4f}) for the landscape to keep two minima; got {tilt!r}.")
+    deep, barrier, shallow = _stationary_points_of_tilted_well(tilt)
+    f = lambda x, y: (x * x - 1.0) ** 2 + tilt * x + y * y  # noqa: E731
+    return Landscape(
+        name="double_well",
+        formula=rf"f(x, y) = (x^2 - 1)^2 + {tilt:g}\,x + y^2",
+        fn=f,
+        minima=((deep, 0.0),),
+        min_value=float(f(deep, 0.0)),
+        start=(1.6, 1.2),
+        x_range=(-2.0, 2.0),
+        y_range=(-1.5, 1.5),
+        local_minima=((shallow, 0.0),),
+        saddle_points=((barrier, 0.0),),
+    )
+
+
+def _stationary_points_of_tilted_well(tilt: float):
+    """The three real roots of :math:`4x^3 - 4x + t`, sorted, polished by Newton's method."""
+    roots = np.sort(np.roots([4.0, 0.0, -4.0, tilt]).real)
+    for _ in range(3):  # np.roots is accurate to ~1e-15 relative; make f'(x) exactly ~0
+        roots = roots - (4 * roots**3 - 4 * roots + tilt) / (12 * roots**2 - 4)
+    return tuple(float(r) for r in roots)
 
 
 _FACTORIES = {
@@ -173,6 +218,7 @@ _FACTORIES = {
     "rosenbrock": rosenbrock,
     "beale": beale,
     "saddle": saddle,
+    "double_well": double_well,
 }
 
 
@@ -182,7 +228,8 @@ def names() -> list[str]:
 
 
 def get(name: str | Landscape, **parameters) -> Landscape:
-    """A landscape by name (``"quadratic"``, ``"rosenbrock"``, ``"beale"``, ``"saddle"``).
+    """A landscape by name (``"quadratic"``, ``"rosenbrock"``, ``"beale"``, ``"saddle"``,
+    ``"double_well"``).
 
     Keyword arguments go to the factory, e.g. ``get("quadratic", condition_number=100)``.
     A :class:`Landscape` is returned unchanged.

@@ -22,6 +22,7 @@ sweeps of :mod:`optlab.training`).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import keras
@@ -30,7 +31,8 @@ from keras import ops
 
 from . import _validation
 
-__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "create", "names"]
+__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "create", "names",
+           "elementwise_class", "grid"]
 
 
 def _fraction(name: str, value) -> float:
@@ -415,3 +417,62 @@ def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> k
     if "learning_rate" in hyperparameters:
         hyperparameters["learning_rate"] = _validation.learning_rate(hyperparameters["learning_rate"])
     return cls(**hyperparameters)
+
+
+# Optimizers that cannot run stacked copies: their update mixes the entries of a tensor.
+_COUPLED = {
+    "lamb": "LAMB scales each tensor's step by a trust ratio ‖w‖/‖update‖ taken over the whole tensor",
+    "lars": "LARS scales each tensor's step by a trust ratio ‖w‖/‖g‖ taken over the whole tensor",
+    "muon": "Muon orthogonalises each weight matrix, mixing all of its entries",
+    "adafactor": "Adafactor factors its second moments over rows and columns and scales steps "
+                 "by a tensor's root-mean-square",
+}
+
+
+def elementwise_class(optimizer, alternative: str):
+    """The :class:`ElementwiseOptimizer` class named or given, or a clear refusal.
+
+    Used by the sweeps, which stack independent copies into one tensor:
+    ``optimizer`` is a name from :func:`names` or one of this module's classes.
+    Optimizers that mix a tensor's entries (LAMB, LARS, Muon, Adafactor) are
+    refused with the reason, and Keras's built-ins with a pointer to their
+    optlab twins; ``alternative`` names what to use instead.
+    """
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key in _COUPLED:
+            raise ValueError(_coupling_message(optimizer, _COUPLED[key], alternative))
+        return _OPTLAB[_validation.choose("optimizer", optimizer, _OPTLAB)]
+    cls = optimizer if isinstance(optimizer, type) else type(optimizer)
+    if isinstance(optimizer, type) and issubclass(cls, ElementwiseOptimizer):
+        return cls
+    reason = _COUPLED.get(cls.__name__.lower())
+    if reason:
+        raise ValueError(_coupling_message(cls.__name__, reason, alternative))
+    raise TypeError(
+        f"a sweep needs the name or class of one of optlab's element-wise optimizers "
+        f"({', '.join(names())}); got {optimizer!r}. Keras's built-ins compute the same "
+        f"steps as their optlab namesakes but cannot take a different hyperparameter per copy."
+    )
+
+
+def _coupling_message(name, reason, alternative):
+    return (
+        f"{name} cannot be swept: {reason}, and a stacked tensor holds every copy, so the "
+        f"copies would change each other's steps. Run them one at a time with {alternative}."
+    )
+
+
+def grid(hyperparameters: dict) -> list:
+    """Every combination of ``{name: value or list of values}``, as one dict each, in order
+    (the last name varies fastest).
+
+    >>> grid({"learning_rate": [0.1, 1.0], "momentum": 0.9})
+    [{'learning_rate': 0.1, 'momentum': 0.9}, {'learning_rate': 1.0, 'momentum': 0.9}]
+    """
+    lists = {name: list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+             for name, value in hyperparameters.items()}
+    for name, values in lists.items():
+        if not values:
+            raise ValueError(f"hyperparameter {name!r} got an empty list of values.")
+    return [dict(zip(lists, values)) for values in itertools.product(*lists.values())]

@@ -11,6 +11,10 @@ A run has diverged at the first step whose loss is NaN or infinite, or
 exceeds ``max_loss`` (by default ``1e6 * (|f(start)| + 1)``): its trajectory
 is cut there, so it holds only finite points, and
 :attr:`Trajectory.diverged_at` says at which step.
+
+:func:`run_noisy` adds Gaussian noise to every gradient, the simplest model of
+the noise of a mini-batch gradient, and runs many seeds of it as the rows of
+one ``(runs, 2)`` variable, again in one compiled loop.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import tensorflow as tf
 
 from . import _validation
 from . import landscapes as _landscapes
+from . import optimizers as _optimizers
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,129 @@ def _compiled_loop(optimizers, landscape, weights, steps):
     # A concrete function is traced once and called once; calling it directly
     # (not through tf.function's dispatcher) also keeps TensorFlow from warning
     # about "frequent retracing" when a notebook makes many runs.
+    points, losses = tf.function(loop).get_concrete_function()()
+    return points.numpy(), losses.numpy()
+
+
+def run_noisy(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200, runs: int = 50,
+              gradient_noise: float = 1.0, seed: int = 0, start=None,
+              max_loss: float | None = None) -> list:
+    r"""``runs`` independent runs of ``optimizer`` on gradients with Gaussian noise added.
+
+    Run :math:`r` takes steps with :math:`\tilde g_k = \nabla f(w_k) + \sigma\,\xi_k`,
+    where :math:`\sigma` is ``gradient_noise`` and every :math:`\xi_k` is a fresh
+    standard normal vector in 2-D, independent between steps and runs. Plain SGD
+    then takes :math:`w_{k+1} = w_k - \eta\,\tilde g_k`: a stand-in for
+    mini-batch SGD, whose gradient is the true one plus a zero-mean error whose
+    variance shrinks with the batch size (:mod:`optlab.noise`). ``gradient_noise=0``
+    gives ``runs`` copies of :func:`run`.
+
+    All runs are the rows of one ``(runs, 2)`` variable, so one optimizer and one
+    compiled loop serve them all; the noise comes from
+    ``tf.random.stateless_normal`` seeded with ``(seed, step)``, so the same
+    call always gives the same runs. The optimizer's update must work entry by
+    entry (SGD with or without momentum, Adagrad, RMSprop, Adam and their optlab
+    twins do); LAMB, Muon and Adafactor, and ``clipnorm`` or ``global_clipnorm``,
+    take norms over the whole variable, which would couple the runs, and are refused.
+
+    Args:
+        optimizer: a fresh Keras optimizer; a learning-rate schedule is allowed.
+        landscape: a :class:`~optlab.landscapes.Landscape` or its name.
+        steps: updates per run.
+        runs: how many runs (seeds) to make.
+        gradient_noise: :math:`\sigma`, the standard deviation of the noise added to
+            each coordinate of each gradient (>= 0).
+        seed: fixes the noise of all runs.
+        start: the common start point; the landscape's own start by default.
+        max_loss: as in :func:`run`; each run is cut at its own divergence.
+
+    Returns a list of ``runs`` :class:`Trajectory` objects, in the order of the rows.
+    """
+    _check_fresh("optimizer", optimizer)
+    if type(optimizer).__name__.lower() in _optimizers._COUPLED:
+        raise ValueError(
+            f"{type(optimizer).__name__} scales or orthogonalises a step using norms over the whole "
+            f"(runs, 2) variable, so the runs would change each other's steps; use run_many "
+            f"with one optimizer per run."
+        )
+    for coupling in ("clipnorm", "global_clipnorm"):
+        if getattr(optimizer, coupling, None) is not None:
+            raise ValueError(
+                f"{coupling} takes a norm over the whole (runs, 2) variable, so one run's "
+                f"gradient would shrink the others' steps; use clipvalue (entry by entry) "
+                f"or run one optimizer per run with run_many."
+            )
+    landscape = _landscapes.get(landscape)
+    steps = _validation.whole_number("steps", steps, minimum=0)
+    runs = _validation.whole_number("runs", runs, minimum=1)
+    sigma = _validation.in_interval("gradient_noise", gradient_noise, 0.0, np.inf)
+    seed = _validation.whole_number("seed", seed, minimum=0)
+    start = _validation.point_2d("start", landscape.start if start is None else start)
+    if max_loss is None:
+        max_loss = 1e6 * (abs(landscape(start)) + 1.0)
+    max_loss = _validation.positive_number("max_loss", max_loss)
+
+    weight = keras.Variable(np.tile(start, (runs, 1)), dtype="float32", name="points")
+    optimizer.build([weight])
+    points, losses = _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed)
+    return [_trajectory(points[:, r], losses[:, r], max_loss) for r in range(runs)]
+
+
+def run_sweep(optimizer, landscape, steps: int = 200, start=None, max_loss: float | None = None,
+              **hyperparameters) -> list:
+    """One run per combination of ``hyperparameters``, all in one compiled loop.
+
+    ``optimizer`` names an optlab optimizer ("sgd", "adagrad", "rmsprop",
+    "adam") or is one of its classes; each hyperparameter is one value or a
+    list, and the runs are every combination (the last name varies fastest,
+    as in :func:`optlab.training.sweep`). The runs are the rows of one
+    ``(runs, 2)`` variable and the optimizer gives each row its own
+    hyperparameters (:meth:`~optlab.optimizers.ElementwiseOptimizer.for_copies`),
+    so 50 learning rates cost one trace instead of the 50 that :func:`run_many`
+    needs; each run follows the path :func:`run` would give it.
+
+    >>> run_sweep("sgd", "quadratic", steps=100, learning_rate=[0.05, 0.1, 0.15])
+
+    Returns a list of :class:`Trajectory`, one per combination, in order.
+    """
+    cls = _optimizers.elementwise_class(optimizer, "optlab.trajectories.run_many")
+    combinations = _optimizers.grid(hyperparameters)
+    landscape = _landscapes.get(landscape)
+    steps = _validation.whole_number("steps", steps, minimum=0)
+    start = _validation.point_2d("start", landscape.start if start is None else start)
+    if max_loss is None:
+        max_loss = 1e6 * (abs(landscape(start)) + 1.0)
+    max_loss = _validation.positive_number("max_loss", max_loss)
+    weight = keras.Variable(np.tile(start, (len(combinations), 1)), dtype="float32", name="points")
+    optimizer = cls.for_copies(combinations, [weight])
+    points, losses = _compiled_noisy_loop(optimizer, landscape, weight, steps, 0.0, 0)
+    return [_trajectory(points[:, r], losses[:, r], max_loss) for r in range(len(combinations))]
+
+
+def _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed):
+    """Record the rows of ``weight`` and their losses for ``steps`` noisy updates, in one traced graph.
+
+    Returns NumPy arrays: points ``(steps + 1, runs, 2)`` and losses ``(steps + 1, runs)``.
+    """
+    f = landscape.fn
+    runs = weight.shape[0]
+
+    def loop():
+        points = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(runs, 2))
+        losses = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(runs,))
+        for k in tf.range(steps + 1):
+            with tf.GradientTape() as tape:
+                values = f(weight[:, 0], weight[:, 1])
+                total = tf.reduce_sum(values)  # ∂total/∂(row r) = ∇f(row r): the runs stay apart
+            points = points.write(k, tf.convert_to_tensor(weight.value))
+            losses = losses.write(k, values)
+            if k < steps:
+                gradient = tape.gradient(total, weight)
+                if sigma > 0:
+                    gradient += sigma * tf.random.stateless_normal((runs, 2), seed=tf.stack([seed, k]))
+                optimizer.apply_gradients([(gradient, weight)])
+        return points.stack(), losses.stack()
+
     points, losses = tf.function(loop).get_concrete_function()()
     return points.numpy(), losses.numpy()
 
