@@ -85,12 +85,7 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None,
         raise ValueError("optimizers must map at least one label to an optimizer.")
     for label, optimizer in optimizers.items():
         _check_fresh(label, optimizer)
-    landscape = _landscapes.get(landscape)
-    steps = _validation.whole_number("steps", steps, minimum=0)
-    start = _validation.point_2d("start", landscape.start if start is None else start)
-    if max_loss is None:
-        max_loss = 1e6 * (abs(landscape(start)) + 1.0)
-    max_loss = _validation.positive_number("max_loss", max_loss)
+    landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
 
     weights = [keras.Variable(start, dtype="float32", name="point") for _ in optimizers]
     for optimizer, weight in zip(optimizers.values(), weights):
@@ -113,6 +108,16 @@ def _check_fresh(label, optimizer):
             f"{label}: this optimizer has already been used (it is built on other "
             f"variables); create a new optimizer for every run."
         )
+
+
+def _check_run(landscape, steps, start, max_loss):
+    """The landscape (by name or object), steps, start point and divergence bound, checked."""
+    landscape = _landscapes.get(landscape)
+    steps = _validation.whole_number("steps", steps, minimum=0)
+    start = _validation.point_2d("start", landscape.start if start is None else start)
+    if max_loss is None:
+        max_loss = 1e6 * (abs(landscape(start)) + 1.0)
+    return landscape, steps, start, _validation.positive_number("max_loss", max_loss)
 
 
 def _trajectory(points: np.ndarray, losses: np.ndarray, max_loss: float) -> Trajectory:
@@ -201,15 +206,10 @@ def run_noisy(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200
                 f"gradient would shrink the others' steps; use clipvalue (entry by entry) "
                 f"or run one optimizer per run with run_many."
             )
-    landscape = _landscapes.get(landscape)
-    steps = _validation.whole_number("steps", steps, minimum=0)
+    landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
     runs = _validation.whole_number("runs", runs, minimum=1)
     sigma = _validation.in_interval("gradient_noise", gradient_noise, 0.0, np.inf)
     seed = _validation.whole_number("seed", seed, minimum=0)
-    start = _validation.point_2d("start", landscape.start if start is None else start)
-    if max_loss is None:
-        max_loss = 1e6 * (abs(landscape(start)) + 1.0)
-    max_loss = _validation.positive_number("max_loss", max_loss)
 
     weight = keras.Variable(np.tile(start, (runs, 1)), dtype="float32", name="points")
     optimizer.build([weight])
@@ -236,12 +236,7 @@ def run_sweep(optimizer, landscape, steps: int = 200, start=None, max_loss: floa
     """
     cls = _optimizers.elementwise_class(optimizer, "optlab.trajectories.run_many")
     combinations = _optimizers.grid(hyperparameters)
-    landscape = _landscapes.get(landscape)
-    steps = _validation.whole_number("steps", steps, minimum=0)
-    start = _validation.point_2d("start", landscape.start if start is None else start)
-    if max_loss is None:
-        max_loss = 1e6 * (abs(landscape(start)) + 1.0)
-    max_loss = _validation.positive_number("max_loss", max_loss)
+    landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
     weight = keras.Variable(np.tile(start, (len(combinations), 1)), dtype="float32", name="points")
     optimizer = cls.for_copies(combinations, [weight])
     points, losses = _compiled_noisy_loop(optimizer, landscape, weight, steps, 0.0, 0)
