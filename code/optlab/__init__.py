@@ -10,6 +10,7 @@ Modules (see code/README.md for the map):
 - :mod:`optlab.data`         MNIST-1D from data/, synthetic regression and sparse-feature problems
 - :mod:`optlab.training`     seeded training runs, sweeps of many runs at once, the LR range test
 - :mod:`optlab.noise`        per-example gradients and the noise of mini-batch gradients
+- :mod:`optlab.checks`       exercise checkers that say where a learner's code differs
 """
 
 __version__ = "0.1.0"

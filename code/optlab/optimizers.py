@@ -32,7 +32,7 @@ from keras import ops
 from . import _validation
 
 __all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "create", "names",
-           "elementwise_class", "grid"]
+           "elementwise_class", "grid", "state_variables", "state_bytes"]
 
 
 def _fraction(name: str, value) -> float:
@@ -476,3 +476,23 @@ def grid(hyperparameters: dict) -> list:
         if not values:
             raise ValueError(f"hyperparameter {name!r} got an empty list of values.")
     return [dict(zip(lists, values)) for values in itertools.product(*lists.values())]
+
+
+def state_variables(optimizer) -> list:
+    """The optimizer's state kept per weight entry, read from ``optimizer.variables``.
+
+    Everything the optimizer holds except its step counter and a learning rate
+    stored as a variable (both scalars): the slots (velocities, accumulators,
+    moments), plus EMA copies or gradient accumulators when those options are on.
+    The optimizer must be built (it creates its slots on first use).
+    """
+    if not optimizer.built:
+        raise ValueError("the optimizer has no state yet: build it first, e.g. "
+                         "optimizer.build(model.trainable_variables).")
+    scalars = {id(optimizer.iterations), id(getattr(optimizer, "_learning_rate", None))}
+    return [v for v in optimizer.variables if id(v) not in scalars]
+
+
+def state_bytes(optimizer) -> int:
+    """Bytes of :func:`state_variables`: the memory an optimizer adds to a model's weights."""
+    return int(sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in state_variables(optimizer)))

@@ -1,0 +1,154 @@
+"""Exercise checkers: run a learner's code beside a reference and explain the first difference.
+
+A checker returns a :class:`CheckResult`, which prints as one short verdict:
+either what was checked and that it matched, or *where* the first difference
+is (which input or step, which entry), what the learner's code gave and what
+was expected, so the learner can find the mistake rather than guess.
+
+- :func:`check_function` compares any function with a reference on the same
+  inputs (random or given).
+- :func:`check_update_rule` compares a hand-written optimizer update
+  ``step(w, g, state) -> (w, state)`` with a Keras (or optlab) optimizer fed
+  the same gradients, step by step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validation
+
+__all__ = ["CheckResult", "check_function", "check_update_rule"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of a checker: ``passed`` and a message for the learner."""
+
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        return ("✓ " if self.passed else "✗ ") + self.message
+
+    def _repr_pretty_(self, printer, cycle):  # how IPython shows it at the end of a cell
+        printer.text(str(self))
+
+
+def _first_difference(got, expected, rtol, atol) -> str | None:
+    """None if ``got`` matches ``expected``, else a sentence on the first mismatch."""
+    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return f"has shape {got.shape}, expected shape {expected.shape}"
+    if np.isnan(got).any() and not np.isnan(expected).any():
+        index = tuple(int(i) for i in np.argwhere(np.isnan(got))[0])
+        return f"holds NaN at index {index}, where {expected[index]:.6g} was expected"
+    close = np.isclose(got, expected, rtol=rtol, atol=atol)
+    if close.all():
+        return None
+    index = tuple(int(i) for i in np.argwhere(~close)[0])
+    where = f" at index {index}" if got.ndim else ""
+    return (f"differs{where}: got {got[index]:.6g}, expected {expected[index]:.6g} "
+            f"({int((~close).sum())} of {close.size} entries differ)")
+
+
+def check_function(function, reference, inputs=None, *, n_random: int = 5, shape=(3,),
+                   seed: int = 0, rtol: float = 1e-5, atol: float = 1e-7,
+                   name: str | None = None) -> CheckResult:
+    """Compare ``function(*args)`` with ``reference(*args)`` for each argument tuple.
+
+    ``inputs`` is a list of argument tuples; without it, ``n_random`` tuples of
+    one standard-normal array of ``shape`` are drawn from ``seed``. Outputs are
+    compared entry by entry with ``np.isclose(rtol, atol)``; a tuple of outputs
+    is compared item by item. The message names the first input and entry that
+    differ, or the exception the function raised.
+    """
+    if not callable(function) or not callable(reference):
+        raise TypeError("function and reference must both be callables.")
+    name = name or getattr(function, "__name__", "your function")
+    if inputs is None:
+        count = _validation.whole_number("n_random", n_random, minimum=1)
+        rng = np.random.default_rng(seed)
+        inputs = [(rng.standard_normal(shape),) for _ in range(count)]
+    inputs = [args if isinstance(args, tuple) else (args,) for args in inputs]
+    if not inputs:
+        raise ValueError("inputs must hold at least one argument tuple.")
+    for number, args in enumerate(inputs):
+        expected = reference(*args)
+        try:
+            got = function(*args)
+        except Exception as error:  # the learner's code: report, don't crash the notebook
+            return CheckResult(False, f"{name} raised {type(error).__name__}: {error} "
+                                      f"on input {number} {_describe(args)}.")
+        outputs = zip(got, expected) if isinstance(expected, tuple) else [(got, expected)]
+        if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
+            return CheckResult(False, f"{name} should return {len(expected)} values; "
+                                      f"on input {number} it returned {_count(got)}.")
+        for position, (one, other) in enumerate(outputs):
+            difference = _first_difference(one, other, rtol, atol)
+            if difference:
+                part = f"output {position} " if isinstance(expected, tuple) else "the output "
+                return CheckResult(False, f"{name}: on input {number} {_describe(args)}, "
+                                          f"{part}{difference}.")
+    return CheckResult(True, f"{name} matches the reference on all {len(inputs)} inputs.")
+
+
+def check_update_rule(step, optimizer, *, steps: int = 5, shape=(4,), seed: int = 0,
+                      state=None, rtol: float = 1e-5, atol: float = 1e-6,
+                      name: str | None = None) -> CheckResult:
+    """Compare a hand-written update rule with a Keras optimizer, step by step.
+
+    ``step(w, g, state)`` takes the weights and gradient (NumPy arrays of
+    ``shape``) and the learner's own ``state`` (anything: a dict of arrays, a
+    tuple, ``None``), and returns ``(new_w, new_state)``. ``optimizer`` is a
+    fresh Keras or optlab optimizer with the hyperparameters to match. Both
+    start from the same random weights and receive the same random gradients
+    for ``steps`` steps; the message names the first step and entry where the
+    weights differ. ``state`` is the learner's initial state (default ``None``).
+    """
+    import keras
+
+    if not callable(step):
+        raise TypeError("step must be a function step(w, g, state) -> (new_w, new_state).")
+    if not isinstance(optimizer, keras.optimizers.Optimizer) or optimizer.built:
+        raise TypeError("optimizer must be a fresh Keras optimizer, for example "
+                        "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9).")
+    steps = _validation.whole_number("steps", steps, minimum=1)
+    name = name or getattr(step, "__name__", "your step")
+    rng = np.random.default_rng(seed)
+    start = rng.standard_normal(shape).astype(np.float32)
+    gradients = rng.standard_normal((steps, *shape)).astype(np.float32)
+    variable = keras.Variable(start)
+    optimizer.build([variable])
+    w = start.astype(np.float64)
+    for k, g in enumerate(gradients, start=1):
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), variable)])
+        expected = variable.numpy()
+        try:
+            result = step(w.copy(), g.astype(np.float64), state)
+        except Exception as error:
+            return CheckResult(False, f"{name} raised {type(error).__name__} at step {k}: {error}.")
+        if not isinstance(result, tuple) or len(result) != 2:
+            return CheckResult(False, f"{name} must return (new_w, new_state); at step {k} it "
+                                      f"returned {_count(result)}.")
+        w, state = np.asarray(result[0], dtype=np.float64), result[1]
+        difference = _first_difference(w, expected, rtol, atol)
+        if difference:
+            hint = " (the first step already differs: check the update itself)" if k == 1 else (
+                " (step 1 matched: check how the state carries over between steps)")
+            return CheckResult(False, f"{name}: after step {k} the weights {difference}{hint}.")
+    return CheckResult(True, f"{name} follows {type(optimizer).__name__} for all {steps} steps.")
+
+
+def _describe(args) -> str:
+    shapes = ", ".join(f"shape {np.shape(a)}" if np.ndim(a) else f"{a!r}" for a in args)
+    return f"({shapes})"
+
+
+def _count(result) -> str:
+    return f"{len(result)} values" if isinstance(result, tuple) else f"a {type(result).__name__}"

@@ -1,0 +1,104 @@
+"""Exercise checkers accept correct code and say where wrong code goes wrong."""
+
+import keras
+import numpy as np
+import pytest
+
+from optlab import checks, optimizers
+
+
+def square(x):
+    return x * x
+
+
+def test_check_function_passes_a_correct_function():
+    result = checks.check_function(lambda x: x ** 2, square, name="mine")
+    assert result and result.passed and "all 5 inputs" in str(result) and str(result).startswith("✓")
+
+
+def test_check_function_names_the_input_and_entry_that_differ():
+    def almost(x):
+        y = x * x
+        if x.shape == (3,) and x[0] > 0:
+            y = y.copy()
+            y[2] += 1.0
+        return y
+
+    inputs = [np.array([-1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])]
+    result = checks.check_function(almost, square, inputs, name="almost")
+    assert not result
+    assert "on input 1" in result.message and "index (2,)" in result.message
+    assert "got 10, expected 9" in result.message and "1 of 3 entries differ" in result.message
+
+
+def test_check_function_reports_shape_exceptions_and_missing_outputs():
+    wrong_shape = checks.check_function(lambda x: x.sum(), square)
+    assert "has shape ()" in wrong_shape.message and "expected shape (3,)" in wrong_shape.message
+    crashing = checks.check_function(lambda x: x / undefined_name, square)  # noqa: F821
+    assert "raised NameError" in crashing.message and "on input 0" in crashing.message
+    pair = checks.check_function(lambda x: x, lambda x: (x, x))
+    assert "should return 2 values" in pair.message
+
+
+def momentum_step(w, g, state, lr=0.1, mu=0.9):
+    v = np.zeros_like(w) if state is None else state
+    v = mu * v - lr * g
+    return w + v, v
+
+
+def test_check_update_rule_accepts_keras_momentum_written_by_hand():
+    result = checks.check_update_rule(momentum_step, keras.optimizers.SGD(0.1, momentum=0.9), steps=8)
+    assert result, result.message
+    assert "follows SGD for all 8 steps" in result.message
+
+
+def test_check_update_rule_catches_a_state_that_is_not_carried_over():
+    def forgetful(w, g, state):
+        return momentum_step(w, g, None)  # the velocity restarts from zero every step
+
+    result = checks.check_update_rule(forgetful, optimizers.create("sgd", learning_rate=0.1, momentum=0.9))
+    assert not result
+    assert "after step 2" in result.message and "state carries over" in result.message
+
+
+def test_check_update_rule_catches_a_wrong_first_step():
+    def wrong_sign(w, g, state):
+        return w + 0.1 * g, state
+
+    result = checks.check_update_rule(wrong_sign, keras.optimizers.SGD(0.1))
+    assert "after step 1" in result.message and "check the update itself" in result.message
+
+
+def test_check_update_rule_refuses_a_used_optimizer():
+    optimizer = keras.optimizers.SGD(0.1)
+    checks.check_update_rule(lambda w, g, s: (w - 0.1 * g, s), optimizer)
+    with pytest.raises(TypeError, match="fresh Keras optimizer"):
+        checks.check_update_rule(lambda w, g, s: (w - 0.1 * g, s), optimizer)
+
+
+SLOTS_PER_PARAMETER = [  # from shared/reference/keras-optimizers.md, measured there on a Dense model
+    (keras.optimizers.SGD(0.1), 0),
+    (keras.optimizers.SGD(0.1, momentum=0.9), 1),
+    (optimizers.create("sgd", learning_rate=0.1, momentum=0.9), 1),
+    (keras.optimizers.Adagrad(), 1),
+    (optimizers.create("adagrad"), 1),
+    (keras.optimizers.RMSprop(), 1),
+    (keras.optimizers.RMSprop(centered=True, momentum=0.5), 3),
+    (optimizers.create("rmsprop", centered=True), 2),
+    (keras.optimizers.Adam(), 2),
+    (optimizers.create("adam", amsgrad=True), 3),
+]
+
+
+@pytest.mark.parametrize("optimizer, slots", SLOTS_PER_PARAMETER,
+                         ids=[f"{type(o).__module__.split('.')[0]}-{type(o).__name__}-{n}" for o, n in SLOTS_PER_PARAMETER])
+def test_state_bytes_counts_four_bytes_per_slot_and_parameter(optimizer, slots):
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(5), keras.layers.Dense(3)])
+    optimizer.build(model.trainable_variables)
+    assert optimizers.state_bytes(optimizer) == 4 * slots * model.count_params()
+    assert len(optimizers.state_variables(optimizer)) == slots * len(model.trainable_variables)
+
+
+def test_state_bytes_needs_a_built_optimizer():
+    with pytest.raises(ValueError, match="build it first"):
+        optimizers.state_bytes(keras.optimizers.Adam())
