@@ -58,3 +58,58 @@ def test_curvatures_must_be_positive(bad):
 def test_learning_rate_must_be_positive():
     with pytest.raises(ValueError, match="learning_rate must be a positive"):
         theory.gd_contraction(-0.1, [1.0, 2.0])
+
+
+def _heavy_ball_radius(lr, mu, curvature):
+    # The 2×2 iteration matrix of (w_k, w_{k-1}) for heavy-ball momentum, solved by NumPy.
+    matrix = np.array([[1 + mu - lr * curvature, -mu], [1.0, 0.0]])
+    return max(abs(np.linalg.eigvals(matrix)))
+
+
+def _nesterov_radius(lr, mu, curvature):
+    # Keras's Nesterov on state (w, v): v' = mu v - lr c w; w' = w + mu v' - lr c w.
+    a = lr * curvature
+    matrix = np.array([[mu, -a], [mu * mu, 1 - a - mu * a]])  # rows: v', w' in terms of (v, w)
+    return max(abs(np.linalg.eigvals(matrix)))
+
+
+@pytest.mark.parametrize("kappa", [1, 2, 10, 100, 1000])
+def test_tuned_momentum_contracts_at_sqrt_kappa_rate_by_the_iteration_matrix(kappa):
+    lr, mu = theory.optimal_momentum((1.0, kappa))
+    expected = max(_heavy_ball_radius(lr, mu, c) for c in (1.0, kappa))
+    assert theory.momentum_rate(kappa) == pytest.approx(expected, abs=1e-6)
+    assert theory.momentum_contraction(lr, mu, (1.0, kappa)) == pytest.approx(expected, abs=1e-6)
+    assert (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("lr, mu", [(0.05, 0.5), (0.15, 0.9), (0.3, 0.2), (0.01, 0.99), (0.25, 0.0)])
+def test_momentum_contraction_equals_the_spectral_radius_of_the_iteration_matrix(lr, mu):
+    curvatures = (1.0, 10.0)
+    hb = max(_heavy_ball_radius(lr, mu, c) for c in curvatures)
+    nag = max(_nesterov_radius(lr, mu, c) for c in curvatures)
+    assert theory.momentum_contraction(lr, mu, curvatures) == pytest.approx(hb, rel=1e-9)
+    assert theory.momentum_contraction(lr, mu, curvatures, nesterov=True) == pytest.approx(nag, rel=1e-9)
+
+
+def test_momentum_contraction_predicts_a_simulated_heavy_ball_run():
+    curvatures = np.array([1.0, 10.0])
+    lr, mu = 0.1, 0.6
+    w, v = np.array([3.0, -2.0]), np.zeros(2)
+    norms = []
+    for _ in range(400):
+        v = mu * v - lr * curvatures * w
+        w = w + v
+        norms.append(np.linalg.norm(w))
+    measured = (norms[-1] / norms[-101]) ** (1 / 100)
+    assert measured == pytest.approx(theory.momentum_contraction(lr, mu, curvatures), rel=1e-2)
+
+
+def test_momentum_beyond_the_stable_region_has_contraction_above_one():
+    # Heavy ball is stable for 0 < lr * L < 2 (1 + mu); just past it, it diverges.
+    assert theory.momentum_contraction(0.99 * 2 * 1.9 / 10, 0.9, (1.0, 10.0)) < 1
+    assert theory.momentum_contraction(1.01 * 2 * 1.9 / 10, 0.9, (1.0, 10.0)) > 1
+
+
+def test_momentum_rate_rejects_condition_numbers_below_one():
+    with pytest.raises(ValueError, match="condition_number must be >= 1"):
+        theory.momentum_rate(0.5)

@@ -70,3 +70,62 @@ def steps_to_tolerance(rate: float, tolerance: float) -> float:
     # Round before the ceiling so that a product that lands exactly on the
     # tolerance is not pushed one step further by floating-point noise.
     return math.ceil(round(math.log(tolerance) / math.log(rate), 9))
+
+
+# Momentum (chapter 4) --------------------------------------------------------
+#
+# Heavy-ball momentum on the curvature-λ direction of a quadratic,
+# v ← μv − ηλw, w ← w + v, is the linear recurrence
+# w_{k+1} = (1 + μ − ηλ) w_k − μ w_{k−1}; its error shrinks by the larger root
+# modulus of z² − (1 + μ − ηλ) z + μ = 0. Nesterov's update
+# w ← w + μv − ηλw (new v) gives z² − (1 + μ)(1 − ηλ) z + μ(1 − ηλ) = 0.
+
+
+def _largest_root_modulus(b: float, c: float) -> float:
+    """The larger modulus of the roots of z² − b z + c = 0."""
+    root = np.sqrt(complex(b * b - 4 * c))
+    return float(max(abs((b + root) / 2), abs((b - root) / 2)))
+
+
+def momentum_contraction(learning_rate: float, momentum: float, curvatures,
+                         nesterov: bool = False) -> float:
+    r"""The asymptotic factor per step of heavy-ball (or Nesterov) momentum on a quadratic.
+
+    For each curvature :math:`\lambda` the error obeys a two-term recurrence
+    whose characteristic polynomial is
+    :math:`z^2 - (1 + \mu - \eta\lambda) z + \mu` (heavy ball; Polyak 1964) or
+    :math:`z^2 - (1 + \mu)(1 - \eta\lambda) z + \mu(1 - \eta\lambda)` (Nesterov 1983,
+    in Keras's form). The factor is the largest root modulus over the
+    smallest and largest curvature (the root modulus is largest at the ends
+    of the interval). Below 1 the method converges; above 1 it diverges.
+    """
+    lr = _validation.positive_number("learning_rate", learning_rate)
+    mu = _validation.in_interval("momentum", momentum, 0.0, 1.0, closed_high=True)
+    rates = []
+    for lam in _curvature_bounds(curvatures):
+        if nesterov:
+            a = 1 - lr * lam
+            rates.append(_largest_root_modulus((1 + mu) * a, mu * a))
+        else:
+            rates.append(_largest_root_modulus(1 + mu - lr * lam, mu))
+    return max(rates)
+
+
+def optimal_momentum(curvatures) -> tuple[float, float]:
+    r"""Polyak's tuning of heavy-ball momentum for curvatures in :math:`[\mu, L]`.
+
+    Returns ``(learning_rate, momentum)`` =
+    :math:`\bigl(4/(\sqrt L + \sqrt\mu)^2,\ ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2\bigr)`,
+    which gives the contraction :func:`momentum_rate` (Polyak 1964; Goh 2017).
+    """
+    mu, L = _curvature_bounds(curvatures)
+    q = (math.sqrt(L / mu) - 1) / (math.sqrt(L / mu) + 1)
+    return 4.0 / (math.sqrt(L) + math.sqrt(mu)) ** 2, q * q
+
+
+def momentum_rate(condition_number: float) -> float:
+    r"""The contraction of tuned heavy-ball momentum, :math:`(\sqrt\kappa - 1)/(\sqrt\kappa + 1)`."""
+    kappa = _validation.positive_number("condition_number", condition_number)
+    if kappa < 1:
+        raise ValueError(f"condition_number must be >= 1; got {kappa!r}.")
+    return (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
