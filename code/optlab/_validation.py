@@ -109,3 +109,11 @@ def whole_number(name: str, value, minimum: int = 0) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}; got {value!r}.")
     return int(value)
+
+
+def curvatures(values) -> np.ndarray:
+    """Hessian eigenvalues: a non-empty array of positive, finite numbers (flattened, float64)."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if array.size == 0 or not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"curvatures must be positive, finite numbers; got {array.tolist()}.")
+    return array

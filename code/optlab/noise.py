@@ -275,9 +275,7 @@ def noise_floor(learning_rate: float, gradient_noise: float, curvatures) -> floa
     """
     lr = _validation.positive_number("learning_rate", learning_rate)
     sigma = _validation.in_interval("gradient_noise", gradient_noise, 0.0, np.inf)
-    values = np.asarray(curvatures, dtype=np.float64).ravel()
-    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"curvatures must be positive, finite numbers; got {values.tolist()}.")
+    values = _validation.curvatures(curvatures)
     if np.any(lr * values >= 2):
         raise ValueError(
             f"learning_rate {lr} times the largest curvature {values.max():g} is >= 2: the "

@@ -22,9 +22,7 @@ from . import _validation
 
 
 def _curvature_bounds(curvatures) -> tuple[float, float]:
-    values = np.asarray(curvatures, dtype=np.float64).ravel()
-    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise ValueError(f"curvatures must be positive, finite numbers; got {values.tolist()}.")
+    values = _validation.curvatures(curvatures)
     return float(values.min()), float(values.max())
 
 
