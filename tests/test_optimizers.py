@@ -13,6 +13,7 @@ FIT_CASES = [
     ("adagrad", {"learning_rate": 0.1}),
     ("rmsprop", {"learning_rate": 0.01, "centered": True, "momentum": 0.5}),
     ("adam", {"learning_rate": 0.05, "amsgrad": True}),
+    ("adamw", {"learning_rate": 0.05, "weight_decay": 0.1}),
 ]
 
 
@@ -96,8 +97,26 @@ def test_hyperparameters_outside_their_range_are_refused(cls, argument, bad):
 
 
 def test_unknown_optimizer_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown optimizer 'adamw'.*adagrad, adam, rmsprop, sgd"):
-        optimizers.create("adamw")
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamax'.*adagrad, adam, adamw, rmsprop, sgd"):
+        optimizers.create("adamax")
+
+
+@pytest.mark.parametrize("implementation", ["optlab", "keras"])
+@pytest.mark.parametrize("bad", [-0.01, float("nan"), float("inf")])
+def test_weight_decay_must_be_a_finite_number_not_below_zero(implementation, bad):
+    with pytest.raises(ValueError, match="weight_decay must lie in"):
+        optimizers.create("adam", implementation=implementation, weight_decay=bad)
+
+
+def test_every_optlab_optimizer_checks_its_weight_decay():
+    for cls in (optimizers.SGD, optimizers.Adagrad, optimizers.RMSprop, optimizers.Adam, optimizers.AdamW):
+        with pytest.raises(ValueError, match="weight_decay must lie in"):
+            cls(weight_decay=-1.0)
+
+
+def test_adamw_without_weight_decay_points_to_adam():
+    with pytest.raises(ValueError, match="AdamW needs a weight_decay.*use Adam"):
+        optimizers.AdamW(weight_decay=None)
 
 
 def test_unknown_implementation_is_refused():

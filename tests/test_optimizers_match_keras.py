@@ -44,6 +44,13 @@ CASES = [
     ("adam", {"amsgrad": True}),
     ("adam", {"learning_rate": 0.02, "beta_2": 0.99, "epsilon": 1e-2, "amsgrad": True}),
     ("adam", {"learning_rate": decaying(0.01)}),
+    ("adam", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("adamw", {}),
+    ("adamw", {"learning_rate": 0.01, "weight_decay": 0.5}),
+    ("adamw", {"learning_rate": decaying(0.01), "weight_decay": 0.05, "amsgrad": True}),
+    ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
+    ("rmsprop", {"learning_rate": 0.003, "weight_decay": 0.2}),
+    ("adagrad", {"learning_rate": 0.1, "weight_decay": 0.2}),
 ]
 
 
@@ -117,6 +124,42 @@ def test_optlab_matches_keras_in_an_eager_loop_too(name):
     theirs, _ = train(optimizers.create(name, implementation="keras"), gradients, compiled=False)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+def adamw_by_hand(w, gradients, lr=0.01, weight_decay=0.5, beta_1=0.9, beta_2=0.999, eps=1e-7):
+    """Loshchilov & Hutter's AdamW in float64, in the order Keras runs it: decay, then Adam."""
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    for t, g in enumerate(gradients, start=1):
+        w = w - w * weight_decay * lr
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        w = w - lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t) * m / (np.sqrt(v) + eps)
+    return w
+
+
+def test_adamw_decays_every_weight_before_adams_step_as_written_by_hand():
+    rng = np.random.default_rng(4)
+    start = rng.normal(size=6)
+    gradients = rng.normal(size=(60, 6)) * np.array([1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
+    expected = adamw_by_hand(start, gradients)
+    undecayed = adamw_by_hand(start, gradients, weight_decay=0.0)
+    for implementation in ("optlab", "keras"):
+        variable = keras.Variable(start.astype(np.float32))
+        optimizer = optimizers.create("adamw", implementation=implementation, learning_rate=0.01,
+                                      weight_decay=0.5)
+        for g in gradients:
+            optimizer.apply_gradients([(tf.constant(g, tf.float32), variable)])
+        np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-4, atol=1e-6,
+                                   err_msg=implementation)
+    assert np.max(np.abs(expected - undecayed)) > 1e-2, "the decay made no visible difference"
+
+
+def test_adam_with_weight_decay_is_adamw():
+    gradients = gradient_sequence(seed=5, steps=40)
+    adam, _ = train(optimizers.create("adam", weight_decay=0.3, learning_rate=0.01), gradients)
+    adamw, _ = train(optimizers.create("adamw", weight_decay=0.3, learning_rate=0.01), gradients)
+    for a, b in zip(adam, adamw):
+        np.testing.assert_array_equal(a, b)
 
 
 class EpsilonOutsideTheRoot(optimizers.RMSprop):

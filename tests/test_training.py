@@ -113,6 +113,7 @@ SWEEPS = [  # (optimizer, grid, compiled with XLA)
     ("adam", {"learning_rate": [1e-3, 1e-2], "beta_1": [0.8, 0.95]}, True),
     ("rmsprop", {"learning_rate": [1e-3, 3e-3], "rho": [0.8, 0.99], "centered": True}, False),
     ("adagrad", {"learning_rate": [0.05, 0.2], "epsilon": [1e-7, 1e-3], "weight_decay": [0.0, 0.01]}, False),
+    ("adamw", {"learning_rate": [1e-3, 1e-2], "weight_decay": [0.004, 0.1]}, True),
 ]
 
 

@@ -13,8 +13,12 @@ They compute what ``keras.optimizers`` computes, operation for operation
 are the ones Keras 3 runs. Notation: :math:`g` gradient, :math:`w` weight,
 :math:`\eta` learning rate, :math:`t` step number from 1.
 
+Every one also takes Keras's ``weight_decay``: decoupled weight decay, applied
+by Keras's base class before each update as :math:`w \leftarrow w - \eta\lambda w`
+(Loshchilov & Hutter, 2019); :class:`AdamW` is Adam with it switched on.
+
 Use :func:`create` to pick an optimizer by name, from this module or from Keras.
-All four share the base class :class:`ElementwiseOptimizer`: their updates work
+All of them share the base class :class:`ElementwiseOptimizer`: their updates work
 entry by entry, which lets :meth:`ElementwiseOptimizer.for_copies` train many
 stacked copies of a model at once, each with its own hyperparameters (the
 sweeps of :mod:`optlab.training`).
@@ -31,7 +35,7 @@ from keras import ops
 
 from . import _validation
 
-__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "create", "names",
+__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "create", "names",
            "elementwise_class", "grid", "state_variables", "state_bytes"]
 
 
@@ -41,6 +45,11 @@ def _fraction(name: str, value) -> float:
 
 def _non_negative(name: str, value) -> float:
     return _validation.in_interval(name, value, 0.0, math.inf)
+
+
+def _weight_decay(value):
+    """``None`` (no decay) or a finite number ≥ 0: Keras would take a negative one and grow the weights."""
+    return None if value is None else _non_negative("weight_decay", value)
 
 
 class ElementwiseOptimizer(keras.optimizers.Optimizer):
@@ -57,6 +66,10 @@ class ElementwiseOptimizer(keras.optimizers.Optimizer):
     """
 
     per_copy: tuple = ("weight_decay",)
+
+    def __init__(self, learning_rate, weight_decay=None, **kwargs):
+        super().__init__(learning_rate=learning_rate,
+                         weight_decay=_weight_decay(weight_decay), **kwargs)
 
     @classmethod
     def for_copies(cls, copies: list, variables: list) -> "ElementwiseOptimizer":
@@ -387,12 +400,38 @@ class Adam(ElementwiseOptimizer):
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
-_OPTLAB = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
+@keras.saving.register_keras_serializable(package="optlab")
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay :math:`\lambda` (``weight_decay``, default 0.004).
+
+    Before Adam's step, Keras's base class shrinks every weight towards zero by
+    the same factor, whatever its gradient:
+
+    .. math:: w \leftarrow w - \eta\lambda\, w, \qquad \text{then Adam's update}
+
+    Keras multiplies :math:`\lambda` by the learning rate :math:`\eta` (so a
+    schedule decays both); ``Adam(weight_decay=λ)`` computes exactly the same.
+    L2 regularisation in the loss differs: its gradient :math:`\lambda w` goes
+    through :math:`m` and :math:`\sqrt v`, so weights with large gradients are
+    barely decayed. Loshchilov & Hutter (2019).
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, name=None, **kwargs):
+        if weight_decay is None:
+            raise ValueError("AdamW needs a weight_decay (a number ≥ 0, Keras's default 0.004); "
+                             "for Adam without weight decay use Adam.")
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, name=name, weight_decay=weight_decay, **kwargs)
+
+
+_OPTLAB = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
 _KERAS = {
     "sgd": keras.optimizers.SGD,
     "adagrad": keras.optimizers.Adagrad,
     "rmsprop": keras.optimizers.RMSprop,
     "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
 }
 _IMPLEMENTATIONS = {"optlab": _OPTLAB, "keras": _KERAS}
 
@@ -403,12 +442,12 @@ def names() -> list[str]:
 
 
 def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> keras.optimizers.Optimizer:
-    """A fresh optimizer by name: ``"sgd"``, ``"adagrad"``, ``"rmsprop"`` or ``"adam"``.
+    """A fresh optimizer by name: ``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"`` or ``"adamw"``.
 
     ``implementation="optlab"`` (default) gives this module's class,
     ``"keras"`` the built-in with the same name; hyperparameters are checked
     the same way for both (a learning rate must be a positive number or a
-    schedule), so the two stay interchangeable.
+    schedule, a weight decay a number ≥ 0), so the two stay interchangeable.
 
     >>> create("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)
     """
@@ -416,6 +455,8 @@ def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> k
     cls = table[_validation.choose("optimizer", name, table)]
     if "learning_rate" in hyperparameters:
         hyperparameters["learning_rate"] = _validation.learning_rate(hyperparameters["learning_rate"])
+    if "weight_decay" in hyperparameters:
+        hyperparameters["weight_decay"] = _weight_decay(hyperparameters["weight_decay"])
     return cls(**hyperparameters)
 
 
