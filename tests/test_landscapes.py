@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from optlab import landscapes
+from optlab import landscapes, optimizers, trajectories
 
 ALL = [landscapes.get(name) for name in landscapes.names()] + [landscapes.quadratic(1000)]
 
@@ -147,3 +147,70 @@ def test_point_with_wrong_shape_is_refused():
 def test_condition_number_below_one_or_not_a_number_is_refused(kappa):
     with pytest.raises((ValueError, TypeError), match="condition_number"):
         landscapes.quadratic(kappa)
+
+
+def test_a_scaled_landscape_multiplies_loss_gradient_and_curvatures_and_keeps_the_minima():
+    bowl = landscapes.quadratic(condition_number=10)
+    steep = landscapes.scaled(bowl, 1000)
+    point = [-4.0, 1.0]
+    assert steep(point) == pytest.approx(1000 * bowl(point))
+    assert gradient_at(steep, point) == pytest.approx(1000 * gradient_at(bowl, point))
+    assert steep.minima == bowl.minima and steep.start == bowl.start
+    assert steep.curvatures == pytest.approx((1000.0, 10000.0))
+    assert steep.min_value == 1000 * bowl.min_value
+
+
+@pytest.mark.parametrize("factor", [0, -2.0, float("inf"), "big"])
+def test_a_scale_factor_that_is_not_a_positive_number_is_refused(factor):
+    with pytest.raises((ValueError, TypeError), match="factor"):
+        landscapes.scaled("quadratic", factor)
+
+
+@pytest.mark.parametrize("l2", [0.0, 1.0, 30.0])
+def test_separable_quadratic_minimum_is_pulled_toward_the_origin_by_the_l2_penalty(l2):
+    bowl = landscapes.separable_quadratic(curvatures=(1.0, 100.0), center=(2.0, 2.0), l2=l2)
+    minimum = bowl.minimum
+    assert minimum == pytest.approx([2.0 / (1.0 + l2), 200.0 / (100.0 + l2)])
+    assert gradient_at(bowl, minimum) == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert bowl(minimum) == pytest.approx(bowl.min_value)
+    X, Y, Z = bowl.grid(60)
+    assert Z.min() >= bowl.min_value - 1e-9
+    assert bowl.curvatures == (1.0 + l2, 100.0 + l2)
+    for low_high, value in ((bowl.x_range, bowl.start[0]), (bowl.y_range, bowl.start[1])):
+        assert low_high[0] < value < low_high[1]
+
+
+def test_the_l2_penalty_moves_the_flat_coordinate_more_than_the_steep_one():
+    x, y = landscapes.separable_quadratic(curvatures=(1.0, 100.0), center=(2.0, 2.0), l2=1.0).minimum
+    assert x == pytest.approx(1.0) and y == pytest.approx(200 / 101)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"curvatures": (1.0, -1.0)}, "curvatures"),
+    ({"curvatures": (1.0, 2.0, 3.0)}, "two numbers"),
+    ({"l2": -0.5}, "l2"),
+    ({"center": (1.0, 2.0, 3.0)}, "center"),
+    ({"start": (2.0, 2.0)}, "start must differ"),
+])
+def test_separable_quadratic_refuses_bad_arguments(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        landscapes.separable_quadratic(**kwargs)
+
+
+@pytest.mark.parametrize("gradient", [1.0, 0.01])
+def test_the_slope_has_the_same_gradient_everywhere(gradient):
+
+    surface = landscapes.slope(gradient)
+    for point in [(0.0, 0.0), (50.0, 0.3), (1e4, -0.7)]:
+        x = tf.Variable(point, dtype=tf.float64)
+        with tf.GradientTape() as tape:
+            value = surface(x)
+        np.testing.assert_allclose(tape.gradient(value, x).numpy(), [-gradient, point[1]], rtol=1e-12)
+    steps = trajectories.run(optimizers.create("sgd", learning_rate=0.5), surface, steps=10).path[:, 0]
+    np.testing.assert_allclose(np.diff(steps), 0.5 * gradient, rtol=1e-5)
+
+
+@pytest.mark.parametrize("gradient", [0.0, -1.0, "steep"])
+def test_the_slope_refuses_a_gradient_that_is_not_a_positive_number(gradient):
+    with pytest.raises((ValueError, TypeError), match="gradient"):
+        landscapes.slope(gradient)

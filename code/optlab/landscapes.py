@@ -213,6 +213,77 @@ def _stationary_points_of_tilted_well(tilt: float):
     return tuple(float(r) for r in roots)
 
 
+def scaled(landscape, factor: float) -> Landscape:
+    r"""The same landscape with its loss multiplied by ``factor`` > 0: :math:`c\,f(x, y)`.
+
+    The minima, start point and plot window stay; the minimum value and the
+    curvatures are multiplied by :math:`c`, and so is every gradient. Gradient
+    descent feels the change (its step is :math:`\eta c \nabla f`); an optimizer
+    that divides by the gradient's size, like Adam, barely does.
+    """
+    landscape = get(landscape)
+    factor = _validation.positive_number("factor", factor)
+    fn = landscape.fn
+    return Landscape(
+        name=f"{factor:g} × {landscape.name}",
+        formula=rf"f(x, y) = {factor:g} \times \left[{landscape.formula.split('=', 1)[-1].strip()}\right]",
+        fn=lambda x, y: factor * fn(x, y),
+        minima=landscape.minima,
+        min_value=factor * landscape.min_value,
+        start=landscape.start,
+        x_range=landscape.x_range,
+        y_range=landscape.y_range,
+        curvatures=None if landscape.curvatures is None else tuple(factor * c for c in landscape.curvatures),
+        local_minima=landscape.local_minima,
+        saddle_points=landscape.saddle_points,
+    )
+
+
+def separable_quadratic(curvatures=(1.0, 100.0), center=(2.0, 2.0), l2: float = 0.0,
+                        start=(0.0, 0.0)) -> Landscape:
+    r"""A bowl centred away from the origin, optionally with an L2 penalty:
+    :math:`f = \tfrac12 a (x - p)^2 + \tfrac12 b (y - q)^2 + \tfrac{\lambda}{2}(x^2 + y^2)`.
+
+    ``curvatures`` = (a, b), ``center`` = (p, q), ``l2`` = :math:`\lambda \ge 0`.
+    Each coordinate is its own 1-D quadratic, so the minimum is exact:
+    :math:`x^* = a p/(a + \lambda)`, :math:`y^* = b q/(b + \lambda)`. The penalty pulls
+    the minimum toward the origin, most along the flat direction (small curvature)
+    and hardly along the steep one: the L2 regularisation that "weight decay"
+    added to the loss means. The plot window holds the origin, the centre and the start.
+    """
+    values = _validation.curvatures(curvatures)
+    if len(values) != 2:
+        raise ValueError(f"curvatures must be two numbers (a, b); got {curvatures!r}.")
+    a, b = (float(c) for c in values)
+    p, q = (float(c) for c in _validation.point_2d("center", center))
+    lam = _validation.in_interval("l2", l2, 0.0, np.inf)
+    start = tuple(float(c) for c in _validation.point_2d("start", start))
+    x_star, y_star = a * p / (a + lam), b * q / (b + lam)
+    if np.hypot(start[0] - x_star, start[1] - y_star) == 0:
+        raise ValueError(f"start must differ from the minimum ({x_star:g}, {y_star:g}); got {start}.")
+
+    def f(x, y):
+        return 0.5 * a * (x - p) ** 2 + 0.5 * b * (y - q) ** 2 + 0.5 * lam * (x * x + y * y)
+
+    def window(*values):
+        low, high = min(values), max(values)
+        margin = 0.25 * (high - low) + 0.5
+        return (low - margin, high + margin)
+
+    penalty = rf" + \frac{{{lam:g}}}{{2}}(x^2 + y^2)" if lam else ""
+    return Landscape(
+        name="separable_quadratic",
+        formula=rf"f(x, y) = \frac{{{a:g}}}{{2}}(x - {p:g})^2 + \frac{{{b:g}}}{{2}}(y - {q:g})^2" + penalty,
+        fn=f,
+        minima=((x_star, y_star),),
+        min_value=float(f(x_star, y_star)),
+        start=start,
+        x_range=window(0.0, p, start[0], x_star),
+        y_range=window(0.0, q, start[1], y_star),
+        curvatures=(a + lam, b + lam),
+    )
+
+
 _FACTORIES = {
     "quadratic": quadratic,
     "rosenbrock": rosenbrock,
@@ -240,3 +311,27 @@ def get(name: str | Landscape, **parameters) -> Landscape:
         return name
     key = _validation.choose("landscape", name, _FACTORIES)
     return _FACTORIES[key](**parameters)
+
+
+def slope(gradient: float = 1.0) -> Landscape:
+    r"""An endless downhill slope along x with a valley across it: :math:`f(x, y) = -g\,x + \frac12 y^2`.
+
+    The gradient along x is the constant :math:`-g` everywhere, so there is no
+    minimum to reach: what an optimizer does here is what its *step* does when
+    the gradient never changes (gradient descent moves :math:`\eta g` per step for
+    ever; Adagrad's step shrinks like :math:`1/\sqrt t`; RMSprop's settles). The
+    listed minimum lies far away at :math:`(10^9, 0)` so that distances and plots
+    stay meaningful; the plot window covers the first 200 units.
+    """
+    g = _validation.positive_number("gradient", gradient)
+    coefficient = "" if g == 1 else rf"{g:g}\,"
+    return Landscape(
+        name="slope",
+        formula=rf"f(x, y) = -{coefficient}x + \frac12 y^2",
+        fn=lambda x, y: -g * x + 0.5 * y * y,
+        minima=((1e9, 0.0),),
+        min_value=-g * 1e9,
+        start=(0.0, 0.0),
+        x_range=(0.0, 200.0),
+        y_range=(-1.0, 1.0),
+    )
