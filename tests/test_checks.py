@@ -58,7 +58,7 @@ def test_check_update_rule_catches_a_state_that_is_not_carried_over():
 
     result = checks.check_update_rule(forgetful, optimizers.create("sgd", learning_rate=0.1, momentum=0.9))
     assert not result
-    assert "after step 2" in result.message and "state carries over" in result.message
+    assert "after step 2" in result.message and "the state you carry over" in result.message
 
 
 def test_check_update_rule_catches_a_wrong_first_step():

@@ -113,3 +113,83 @@ def test_momentum_beyond_the_stable_region_has_contraction_above_one():
 def test_momentum_rate_rejects_condition_numbers_below_one():
     with pytest.raises(ValueError, match="condition_number must be >= 1"):
         theory.momentum_rate(0.5)
+
+
+# RMSprop (chapter 6) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("rho", [0.5, 0.9, 0.99])
+def test_ema_decay_steps_agrees_with_shrinking_a_value_step_by_step(rho):
+    weight, k = 1.0, 0
+    while weight > 1 / 100:
+        weight *= rho
+        k += 1
+    steps = theory.ema_decay_steps(rho, 100)
+    assert k - 1 < steps <= k
+    assert theory.ema_decay_steps(rho, math.e) == pytest.approx(1 / math.log(1 / rho))
+
+
+def test_ema_decay_steps_refuses_a_factor_below_one_and_rho_of_one():
+    with pytest.raises(ValueError, match="factor must be >= 1"):
+        theory.ema_decay_steps(0.9, 0.5)
+    with pytest.raises(ValueError, match="rho must lie in"):
+        theory.ema_decay_steps(1.0, 10)
+
+
+@pytest.mark.parametrize("rho, momentum", [(0.9, 0.0), (0.99, 0.0), (0.5, 0.0), (0.9, 0.8)])
+def test_no_keras_rmsprop_step_exceeds_the_bound_and_a_spike_comes_close(rho, momentum):
+    import keras
+
+    bound = theory.rmsprop_step_bound(1e-3, rho, momentum)
+    rng = np.random.default_rng(0)
+    gradients = rng.standard_normal((40, 3)) * 10.0 ** rng.integers(-3, 7, (40, 3))
+    gradients[0] = [1e6, -1e6, 1e3]  # spikes on the very first step, from v = 0
+    optimizer = keras.optimizers.RMSprop(learning_rate=1e-3, rho=rho, momentum=momentum)
+    w = keras.Variable(np.zeros(3, np.float32))
+    moves = []
+    for g in gradients.astype(np.float32):
+        w.assign(np.zeros(3, np.float32))  # the step does not depend on w: read it exactly
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), w)])
+        moves.append(np.abs(w.numpy()))
+    moves = np.array(moves)
+    assert moves.max() <= bound * (1 + 1e-6)
+    assert moves[0, 0] >= 0.999 * bound * (1 - momentum)  # the first spike moves almost η/√(1−ρ)
+
+
+def test_step_bound_is_lr_over_root_one_minus_rho():
+    assert theory.rmsprop_step_bound(1e-3, 0.9) == pytest.approx(1e-3 / math.sqrt(0.1))
+    assert theory.rmsprop_step_bound(1e-3, 0.9, momentum=0.5) == pytest.approx(2e-3 / math.sqrt(0.1))
+    with pytest.raises(ValueError, match="rho must lie in"):
+        theory.rmsprop_step_bound(1e-3, 1.0)
+
+
+def test_settled_step_matches_keras_rmsprop_after_a_long_constant_gradient():
+    import keras
+
+    g = np.array([1e-5, 1e-4, 3e-4, 1e-3, 1.0, 100.0], np.float32)
+    optimizer = keras.optimizers.RMSprop(learning_rate=0.01, rho=0.5)
+    w = keras.Variable(np.zeros_like(g))
+    for _ in range(60):  # 0.5**60: v has settled at g² to float32 precision
+        w.assign(np.zeros_like(g))
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g), w)])
+    expected = theory.rmsprop_settled_step(g, 0.01, 1e-7)
+    np.testing.assert_allclose(-w.numpy(), expected, rtol=1e-5)
+
+
+def test_settled_step_outside_the_root_follows_pytorchs_rule():
+    g = np.array([1e-9, 1e-8, 1e-6, 1.0])
+    v = np.zeros_like(g)
+    for _ in range(2000):  # PyTorch: v ← αv + (1−α)g², step η g/(√v + ε)
+        v = 0.99 * v + 0.01 * g * g
+    pytorch = 0.01 * g / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(theory.rmsprop_settled_step(g, 0.01, 1e-8, epsilon_inside=False), pytorch,
+                               rtol=1e-6)
+    # ...and it differs from Keras's rule where |g| is near √ε.
+    inside = theory.rmsprop_settled_step(1e-4, 0.01, 1e-8)
+    outside = theory.rmsprop_settled_step(1e-4, 0.01, 1e-8, epsilon_inside=False)
+    assert inside < 0.75 * outside
+
+
+def test_settled_step_refuses_non_finite_gradients():
+    with pytest.raises(ValueError, match="gradient must hold finite"):
+        theory.rmsprop_settled_step([1.0, np.nan], 0.01, 1e-7)

@@ -170,7 +170,7 @@ def test_a_sweep_of_24_runs_costs_at_most_three_single_runs(mnist):
     ("lamb", "trust ratio"),
     (keras.optimizers.Lamb, "trust ratio"),
     ("muon", "orthogonalises"),
-    ("adamw", "Valid names"),
+    ("adamax", "Valid names"),
     (keras.optimizers.SGD, "element-wise optimizers"),
 ])
 def test_sweep_refuses_optimizers_that_it_cannot_run_per_copy(small, optimizer, message):

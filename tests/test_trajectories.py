@@ -267,3 +267,45 @@ def test_run_sweep_walks_the_grid_with_the_last_name_fastest():
 def test_run_sweep_refuses_optimizers_that_mix_the_rows():
     with pytest.raises(ValueError, match="trust ratio.*run_many"):
         trajectories.run_sweep("lamb", "quadratic", learning_rate=[0.1, 0.2])
+
+
+def test_follow_gradients_applies_the_given_gradients_step_by_step():
+    followed = trajectories.follow_gradients({"sgd": keras.optimizers.SGD(learning_rate=0.1),
+                                              "adam": keras.optimizers.Adam(learning_rate=0.01)},
+                                             np.ones(5), start=0.0)
+    assert followed["sgd"] == pytest.approx([0.0, -0.1, -0.2, -0.3, -0.4, -0.5])
+    # With a constant gradient, bias-corrected Adam moves η per step (up to ε and float32 rounding).
+    assert np.diff(followed["adam"]) == pytest.approx(np.full(5, -0.01), rel=1e-4)
+
+
+def test_follow_gradients_projects_onto_the_bounds_after_every_step():
+    followed = trajectories.follow_gradients({"sgd": keras.optimizers.SGD(learning_rate=1.0)},
+                                             np.array([-0.5, -0.5, -0.5, 1.0]), start=0.0, bounds=(-1.0, 0.8))
+    assert followed["sgd"] == pytest.approx([0.0, 0.5, 0.8, 0.8, -0.2])
+
+
+def test_follow_gradients_handles_weights_with_a_shape():
+    gradients = np.array([[1.0, -2.0], [3.0, 0.0]])
+    followed = trajectories.follow_gradients({"sgd": keras.optimizers.SGD(learning_rate=0.5)}, gradients,
+                                             start=[1.0, 1.0])
+    assert followed["sgd"].shape == (3, 2)
+    assert followed["sgd"][-1] == pytest.approx([-1.0, 2.0])
+
+
+@pytest.mark.parametrize("gradients, bounds, message", [
+    (np.array([]), None, "non-empty"),
+    (np.array([1.0, np.nan]), None, "finite"),
+    (np.ones(3), (1.0, -1.0), "low < high"),
+])
+def test_follow_gradients_refuses_bad_gradients_and_bounds(gradients, bounds, message):
+    with pytest.raises(ValueError, match=message):
+        trajectories.follow_gradients({"sgd": keras.optimizers.SGD()}, gradients, bounds=bounds)
+
+
+def test_follow_gradients_refuses_a_used_optimizer_and_a_non_optimizer():
+    used = keras.optimizers.SGD()
+    trajectories.follow_gradients({"sgd": used}, np.ones(2))
+    with pytest.raises(ValueError, match="already been used"):
+        trajectories.follow_gradients({"sgd": used}, np.ones(2))
+    with pytest.raises(TypeError, match="keras.optimizers.Optimizer"):
+        trajectories.follow_gradients({"sgd": "sgd"}, np.ones(2))

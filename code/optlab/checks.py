@@ -140,7 +140,8 @@ def check_update_rule(step, optimizer, *, steps: int = 5, shape=(4,), seed: int 
         difference = _first_difference(w, expected, rtol, atol)
         if difference:
             hint = " (the first step already differs: check the update itself)" if k == 1 else (
-                " (step 1 matched: check how the state carries over between steps)")
+                " (step 1 matched, so the first update is right: check what changes from step to "
+                "step, the state you carry over or a term that depends on the step number)")
             return CheckResult(False, f"{name}: after step {k} the weights {difference}{hint}.")
     return CheckResult(True, f"{name} follows {type(optimizer).__name__} for all {steps} steps.")
 

@@ -127,3 +127,75 @@ def momentum_rate(condition_number: float) -> float:
     if kappa < 1:
         raise ValueError(f"condition_number must be >= 1; got {kappa!r}.")
     return (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+
+
+# RMSprop (chapter 6) ---------------------------------------------------------
+#
+# Keras's RMSprop keeps v ← ρ v + (1 − ρ) g², an exponential moving average of
+# squared gradients started at 0, and steps Δ = η g / √(v + ε).
+
+
+def ema_decay_steps(rho: float, factor: float) -> float:
+    r"""Steps after which an exponential moving average has shrunk a past value's weight by ``factor``.
+
+    In :math:`v_t = \rho v_{t-1} + (1-\rho) x_t` an input enters with weight
+    :math:`1-\rho` and loses a factor :math:`\rho` at every later step, so after
+    :math:`k` steps it has shrunk by :math:`\rho^{-k}`; this returns
+    :math:`k = \ln(\text{factor}) / \ln(1/\rho)`, a real number (not rounded).
+    For :math:`\rho` near 1 that is about :math:`\ln(\text{factor})/(1-\rho)`:
+    the average's memory is about :math:`1/(1-\rho)` steps (a factor of e).
+    ``rho = 0`` forgets at once (0 steps).
+    """
+    rho = _validation.in_interval("rho", rho, 0.0, 1.0)
+    factor = _validation.positive_number("factor", factor)
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1 (how many times smaller the weight becomes); got {factor!r}.")
+    if rho == 0 or factor == 1:
+        return 0.0
+    return math.log(factor) / math.log(1 / rho)
+
+
+def rmsprop_step_bound(learning_rate: float, rho: float, momentum: float = 0.0) -> float:
+    r"""The most that one RMSprop step (Keras's form, not centered) can move a weight, whatever the gradient.
+
+    Since :math:`v_t = \rho v_{t-1} + (1-\rho) g_t^2 \ge (1-\rho) g_t^2` (the
+    average starts at 0 and stays non-negative),
+
+    .. math:: |\Delta_t| = \frac{\eta |g_t|}{\sqrt{v_t + \epsilon}} < \frac{\eta}{\sqrt{1-\rho}},
+
+    approached by a gradient spike on a small :math:`v_{t-1}` (the first step
+    from :math:`v = 0` moves :math:`\eta\,|g|/\sqrt{(1-\rho) g^2 + \epsilon}`).
+    With momentum :math:`\mu` the weight moves by :math:`m_t = \mu m_{t-1} + \Delta_t`,
+    at most :math:`\eta / ((1-\mu)\sqrt{1-\rho})`. The bound limits the *step*; the
+    gradient itself is not changed. The centered variant has no such bound: its
+    denominator :math:`v - \bar g^2 + \epsilon` falls towards :math:`\epsilon` under
+    a steady gradient. Tieleman & Hinton (2012).
+    """
+    lr = _validation.positive_number("learning_rate", learning_rate)
+    rho = _validation.in_interval("rho", rho, 0.0, 1.0)
+    mu = _validation.in_interval("momentum", momentum, 0.0, 1.0)
+    return lr / math.sqrt(1 - rho) / (1 - mu)
+
+
+def rmsprop_settled_step(gradient, learning_rate: float, epsilon: float,
+                         epsilon_inside: bool = True) -> np.ndarray:
+    r"""RMSprop's step under a constant gradient once its average has settled at :math:`v = g^2`.
+
+    Keras and TensorFlow put :math:`\epsilon` inside the square root, PyTorch
+    outside (``epsilon_inside=False``):
+
+    .. math:: \Delta_\text{Keras} = \frac{\eta\, g}{\sqrt{g^2 + \epsilon}}, \qquad
+              \Delta_\text{PyTorch} = \frac{\eta\, g}{|g| + \epsilon}.
+
+    Both are :math:`\eta\,\mathrm{sign}(g)` for large gradients; they differ where
+    :math:`|g|` is near :math:`\sqrt\epsilon` (inside) or :math:`\epsilon` (outside).
+    ``gradient`` may be a number or an array; the result has its shape (float64).
+    """
+    lr = _validation.positive_number("learning_rate", learning_rate)
+    eps = _validation.in_interval("epsilon", epsilon, 0.0, math.inf)
+    g = np.asarray(gradient, dtype=np.float64)
+    if not np.all(np.isfinite(g)):
+        raise ValueError("gradient must hold finite numbers only.")
+    if epsilon_inside:
+        return lr * g / np.sqrt(g * g + eps)
+    return lr * g / (np.abs(g) + eps)

@@ -15,6 +15,11 @@ is cut there, so it holds only finite points, and
 :func:`run_noisy` adds Gaussian noise to every gradient, the simplest model of
 the noise of a mini-batch gradient, and runs many seeds of it as the rows of
 one ``(runs, 2)`` variable, again in one compiled loop.
+
+:func:`follow_gradients` drops the landscape: it feeds optimizers a fixed
+sequence of gradients (online learning with linear losses, optionally
+projected onto an interval), to watch what an update rule makes of a chosen
+sequence (a constant, a rare spike) step by step.
 """
 
 from __future__ import annotations
@@ -279,3 +284,62 @@ def steps_to_converge(trajectory: Trajectory, landscape, tolerance: float = 1e-4
     distance = landscape.distance_to_minimum(trajectory.path)
     reached = np.flatnonzero(distance <= tolerance * distance[0])
     return int(reached[0]) if reached.size else None
+
+
+def follow_gradients(optimizers: dict, gradients, start=0.0, bounds=None) -> dict:
+    r"""Feed each optimizer of ``{label: optimizer}`` the same fixed sequence of gradients.
+
+    The setting of online learning with linear losses
+    :math:`f_t(w) = g_t \cdot w`, whose gradient :math:`g_t` does not depend on
+    :math:`w`: step t applies ``gradients[t]`` to the weight, and, if ``bounds``
+    ``= (low, high)`` is given, projects the weight back onto that interval,
+    :math:`w \leftarrow \min(\max(w, \text{low}), \text{high})` (the feasible set of
+    Reddi, Kale & Kumar, 2018). It also shows what an optimizer makes of a
+    chosen gradient sequence (a constant, a rare spike), step by step.
+
+    Args:
+        optimizers: fresh Keras optimizers (built-in or optlab), one weight each.
+        gradients: array of shape ``(steps, *weight_shape)``; a 1-D array means a
+            scalar weight.
+        start: the initial weight, a number or an array of ``weight_shape``.
+        bounds: ``None``, or ``(low, high)`` with low < high.
+
+    All runs share one compiled loop. Returns ``{label: weights}``, each of shape
+    ``(steps + 1, *weight_shape)``: the start, then the weight after every step.
+    """
+    if not optimizers:
+        raise ValueError("optimizers must map at least one label to an optimizer.")
+    for label, optimizer in optimizers.items():
+        if not isinstance(optimizer, keras.optimizers.Optimizer):
+            raise TypeError(f"{label}: expected a keras.optimizers.Optimizer; got {optimizer!r}.")
+        if optimizer.built:
+            raise ValueError(f"{label}: this optimizer has already been used; create a new one per run.")
+    gradients = np.asarray(gradients, dtype=np.float32)
+    if gradients.ndim < 1 or len(gradients) == 0 or not np.all(np.isfinite(gradients)):
+        raise ValueError(f"gradients must be a non-empty array of finite numbers of shape "
+                         f"(steps, *weight_shape); got shape {gradients.shape}.")
+    shape = gradients.shape[1:]
+    start = np.broadcast_to(np.asarray(start, dtype=np.float32), shape).copy()
+    if bounds is not None:
+        low, high = (float(b) for b in bounds)
+        if not low < high:
+            raise ValueError(f"bounds must be (low, high) with low < high; got {bounds!r}.")
+    weights = [keras.Variable(start, dtype="float32", name="weight") for _ in optimizers]
+    for optimizer, weight in zip(optimizers.values(), weights):
+        optimizer.build([weight])
+    sequence = tf.constant(gradients)
+    steps = len(gradients)
+
+    def loop():
+        record = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(len(weights), *shape))
+        record = record.write(0, tf.stack([w.value for w in weights]))
+        for k in tf.range(steps):
+            for optimizer, weight in zip(optimizers.values(), weights):
+                optimizer.apply_gradients([(sequence[k], weight)])
+                if bounds is not None:
+                    weight.assign(tf.clip_by_value(weight.value, low, high))
+            record = record.write(k + 1, tf.stack([w.value for w in weights]))
+        return record.stack()
+
+    positions = tf.function(loop).get_concrete_function()().numpy()
+    return {label: positions[:, i] for i, label in enumerate(optimizers)}
