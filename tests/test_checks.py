@@ -102,3 +102,38 @@ def test_state_bytes_counts_four_bytes_per_slot_and_parameter(optimizer, slots):
 def test_state_bytes_needs_a_built_optimizer():
     with pytest.raises(ValueError, match="build it first"):
         optimizers.state_bytes(keras.optimizers.Adam())
+
+
+def test_check_against_keras_passes_for_optlab_and_lists_every_setting():
+    result = checks.check_against_keras("rmsprop", {"plain": {}, "centered": {"centered": True}},
+                                        "rosenbrock", steps=50, learning_rate=0.01)
+    assert result, result.message
+    assert "plain" in result.message and "centered" in result.message
+    assert "for 50 steps on rosenbrock" in result.message
+
+
+class _EpsilonOutsideTheRoot(optimizers.RMSprop):
+    def update_step(self, gradient, variable, learning_rate):
+        v = self.velocities[self._get_variable_index(variable)]
+        self.assign(v, self.rho * v + (1 - self.rho) * gradient * gradient)
+        self.assign_sub(variable, learning_rate * gradient / (keras.ops.sqrt(v) + self.epsilon))
+
+
+def test_check_against_keras_fails_and_says_by_how_much_when_optlab_departs(monkeypatch):
+    monkeypatch.setitem(optimizers._OPTLAB, "rmsprop", _EpsilonOutsideTheRoot)
+    result = checks.check_against_keras("rmsprop", {"ε = 0.01": {"epsilon": 0.01}}, "quadratic",
+                                        steps=20, learning_rate=0.01)
+    assert not result
+    assert "departs from Keras's by more than 1e-06" in result.message
+    assert "ε = 0.01: largest difference" in result.message
+
+
+def test_check_against_keras_needs_at_least_one_setting():
+    with pytest.raises(ValueError, match="settings must map at least one label"):
+        checks.check_against_keras("adam", {}, "quadratic")
+
+
+def test_check_against_keras_hands_back_the_keras_runs_for_plotting():
+    result = checks.check_against_keras("adagrad", {"a": {}, "b": {"epsilon": 0.1}}, "quadratic", steps=10)
+    assert set(result.runs) == {"a", "b"}
+    assert result.runs["a"].path.shape == (11, 2)

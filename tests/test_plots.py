@@ -152,3 +152,26 @@ def test_plot_schedules_evaluates_each_schedule_at_every_step():
     constant, halving = ax.get_lines()
     np.testing.assert_allclose(constant.get_ydata(), [0.3] * 4)
     np.testing.assert_allclose(halving.get_ydata(), [1.0, 0.5, 0.25, 0.125])
+
+
+def test_paths_on_landscapes_draws_one_panel_per_landscape_with_its_runs():
+    runs = plots.paths_on_landscapes({
+        "bowl": (landscapes.quadratic(10), {"SGD": optimizers.create("sgd", learning_rate=0.1),
+                                            "Adam": optimizers.create("adam", learning_rate=0.1)}),
+        "Rosenbrock": ("rosenbrock", {"SGD": optimizers.create("sgd", learning_rate=0.001)}),
+    }, steps=30)
+    fig = plt.gcf()
+    assert [ax.get_title() for ax in fig.axes] == ["bowl", "Rosenbrock"]
+    assert set(runs["bowl"]) == {"SGD", "Adam"} and set(runs["Rosenbrock"]) == {"SGD"}
+    alone = trajectories.run(optimizers.create("sgd", learning_rate=0.1), landscapes.quadratic(10), steps=30)
+    np.testing.assert_array_equal(runs["bowl"]["SGD"].path, alone.path)
+    drawn = fig.axes[0].get_lines()
+    assert any(np.array_equal(line.get_xydata(), alone.path) for line in drawn)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("setups", [{}, {"bowl": "quadratic"}, {"bowl": ("quadratic", ["sgd"])}])
+def test_paths_on_landscapes_refuses_setups_of_the_wrong_form(setups):
+    with pytest.raises(ValueError, match="setups"):
+        plots.paths_on_landscapes(setups)
+    plt.close("all")

@@ -10,25 +10,34 @@ was expected, so the learner can find the mistake rather than guess.
 - :func:`check_update_rule` compares a hand-written optimizer update
   ``step(w, g, state) -> (w, state)`` with a Keras (or optlab) optimizer fed
   the same gradients, step by step.
+- :func:`check_against_keras` is the chapters' live check that an
+  :mod:`optlab.optimizers` class follows the Keras built-in of the same name
+  on a landscape, setting by setting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _validation
 
-__all__ = ["CheckResult", "check_function", "check_update_rule"]
+__all__ = ["CheckResult", "check_function", "check_update_rule", "check_against_keras"]
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The verdict of a checker: ``passed`` and a message for the learner."""
+    """The verdict of a checker: ``passed`` and a message for the learner.
+
+    ``runs`` holds what :func:`check_against_keras` ran (Keras's trajectory per
+    setting), so a chapter can plot it without running it again; other checkers
+    leave it ``None``.
+    """
 
     passed: bool
     message: str
+    runs: dict | None = field(default=None, repr=False, compare=False)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -153,3 +162,45 @@ def _describe(args) -> str:
 
 def _count(result) -> str:
     return f"{len(result)} values" if isinstance(result, tuple) else f"a {type(result).__name__}"
+
+
+def check_against_keras(name: str, settings: dict, landscape, *, steps: int = 300,
+                        atol: float = 1e-6, **common) -> CheckResult:
+    """Run optlab's and Keras's optimizer ``name`` side by side on ``landscape``, per setting.
+
+    ``settings`` maps a label to hyperparameters (``{"plain": {}, "centered":
+    {"centered": True}}``); ``common`` ones (a learning rate) apply to every
+    setting. All runs share one compiled loop (:func:`optlab.trajectories.run_many`),
+    from the landscape's start, for ``steps`` steps. The check passes when every
+    pair of paths agrees within ``atol``; the message gives, per setting, whether
+    the paths are equal to the bit or else their largest difference. The
+    result's ``runs`` maps each label to Keras's :class:`~optlab.trajectories.Trajectory`.
+    """
+    from . import landscapes, optimizers, trajectories
+
+    landscape = landscapes.get(landscape)
+    if not isinstance(settings, dict) or not settings:
+        raise ValueError("settings must map at least one label to a dict of hyperparameters, "
+                         "e.g. {'defaults': {}}.")
+    runs = trajectories.run_many({
+        (label, implementation): optimizers.create(name, implementation=implementation,
+                                                   **{**common, **hyper})
+        for label, hyper in settings.items() for implementation in ("keras", "optlab")
+    }, landscape, steps=steps)
+    width = max(len(str(label)) for label in settings)
+    lines, passed = [], True
+    for label in settings:
+        ours, theirs = runs[(label, "optlab")], runs[(label, "keras")]
+        if ours.path.shape != theirs.path.shape:
+            passed = False
+            lines.append(f"{label!s:{width}}: optlab's run stopped at step {len(ours.path) - 1}, "
+                         f"Keras's at step {len(theirs.path) - 1}")
+            continue
+        largest = float(np.max(np.abs(ours.path - theirs.path)))
+        passed = passed and largest <= atol
+        verdict = "paths equal to the bit" if largest == 0 else f"largest difference {largest:.1e}"
+        lines.append(f"{label!s:{width}}: {verdict}")
+    head = (f"optlab's {name} follows Keras's for {steps} steps on {landscape.name}"
+            if passed else f"optlab's {name} departs from Keras's by more than {atol:g}")
+    keras_runs = {label: runs[(label, "keras")] for label in settings}
+    return CheckResult(passed, head + ":\n  " + "\n  ".join(lines), runs=keras_runs)

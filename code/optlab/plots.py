@@ -84,6 +84,31 @@ def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, marker
     return ax
 
 
+def paths_on_landscapes(setups: dict, steps: int = 500, panel_size=(5.3, 4.4), markers: bool = False) -> dict:
+    """Run optimizers on several landscapes and draw each landscape's paths in its own panel.
+
+    ``setups`` maps a panel title to ``(landscape, {label: fresh optimizer})``;
+    each landscape's optimizers run together in one compiled loop
+    (:func:`optlab.trajectories.run_many`, ``steps`` steps from the landscape's
+    start), and the panels stand in one row. Returns ``{title: {label: Trajectory}}``
+    for the numbers a chapter prints beside the figure.
+    """
+    from . import trajectories
+
+    if not isinstance(setups, dict) or not setups:
+        raise ValueError("setups must map at least one panel title to (landscape, {label: optimizer}).")
+    fig, axes = plt.subplots(1, len(setups), figsize=(panel_size[0] * len(setups), panel_size[1]),
+                             squeeze=False)
+    runs = {}
+    for ax, (title, setup) in zip(axes[0], setups.items()):
+        if not (isinstance(setup, tuple) and len(setup) == 2 and isinstance(setup[1], dict)):
+            raise ValueError(f"setups[{title!r}] must be (landscape, {{label: optimizer}}); got {setup!r}.")
+        landscape, chosen = _landscapes.get(setup[0]), setup[1]
+        runs[title] = trajectories.run_many(chosen, landscape, steps=steps)
+        plot_paths(landscape, runs[title], ax=ax, markers=markers, title=title)
+    return runs
+
+
 def plot_losses(paths: dict, ax=None, min_value: float = 0.0, log: bool = True, title: str | None = None):
     """Loss minus ``min_value`` against step, one line per run (log scale by default)."""
     ax = _axes(ax)
