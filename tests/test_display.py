@@ -1,0 +1,38 @@
+"""display: the package's source in a notebook, and sweep results as a text table."""
+
+import numpy as np
+import pytest
+
+from optlab import display, optimizers, training
+
+
+def run(rate, seed, accuracy, loss, diverged_at=None):
+    epochs = {"test_accuracy": np.array([0.1, accuracy]), "loss": np.array([2.0, loss]),
+              "accuracy": np.array([0.1, accuracy]), "test_loss": np.array([2.0, loss])}
+    if diverged_at is not None:
+        epochs = {name: values[:0] for name, values in epochs.items()}
+    return training.Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.ones(3), epochs=epochs,
+                        wall_time=1.0, diverged_at=diverged_at)
+
+
+def test_sweep_table_has_one_row_per_rate_with_the_mean_over_seeds():
+    sweep = training.Sweep(runs=[run(0.1, 0, 0.60, 1.0), run(0.1, 1, 0.70, 0.5), run(1.0, 0, 0.2, 3.0, 5),
+                                 run(1.0, 1, 0.3, 2.0)], wall_time=1.0)
+    lines = display.sweep_table({"SGD": sweep}).splitlines()
+    assert lines[0].split() == ["η", "test", "accuracy", "training", "loss"]
+    assert lines[1].split() == ["SGD", "0.1", "0.650", "0.7500"]
+    assert lines[2].split() == ["SGD", "1", "diverged", "diverged"]
+
+
+def test_sweep_table_refuses_unknown_metrics_and_empty_input():
+    sweep = training.Sweep(runs=[run(0.1, 0, 0.6, 1.0)], wall_time=1.0)
+    with pytest.raises(ValueError, match="Unknown metric 'acc'"):
+        display.sweep_table({"SGD": sweep}, metrics=("acc",))
+    with pytest.raises(ValueError, match="at least one label"):
+        display.sweep_table({})
+
+
+def test_show_source_shows_the_code_of_an_optimizer_and_refuses_a_builtin():
+    assert "def update_step" in display.show_source(optimizers.Adam.update_step).data
+    with pytest.raises(TypeError, match="no Python source"):
+        display.show_source(len)
