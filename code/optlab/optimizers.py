@@ -36,7 +36,7 @@ from keras import ops
 from . import _validation
 
 __all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "create", "names",
-           "elementwise_class", "grid", "state_variables", "state_bytes"]
+           "elementwise_class", "refuse_coupling", "grid", "state_variables", "state_bytes"]
 
 
 def _fraction(name: str, value) -> float:
@@ -88,15 +88,9 @@ class ElementwiseOptimizer(keras.optimizers.Optimizer):
 
         if not copies:
             raise ValueError("for_copies needs at least one copy's hyperparameters.")
-        for coupling in ("clipnorm", "global_clipnorm"):
+        for coupling in _CLIPPING_BY_NORM:
             if any(copy.get(coupling) is not None for copy in copies):
-                raise ValueError(
-                    f"{coupling} couples the copies of a sweep: it rescales a gradient by a "
-                    f"norm taken over a whole tensor (over all tensors, for global_clipnorm), "
-                    f"and a stacked tensor holds every copy, so one copy's gradient would "
-                    f"shrink the others' steps. Use clipvalue, which clips entry by entry, "
-                    f"or train these runs one at a time with optlab.training.train."
-                )
+                raise ValueError(_clipping_message(coupling, "optlab.training.train"))
         shape = _copy_axis_shape(len(copies), variables)
         separate = []
         for index, copy in enumerate(copies):
@@ -497,10 +491,38 @@ def elementwise_class(optimizer, alternative: str):
     )
 
 
+def refuse_coupling(optimizer, alternative: str) -> None:
+    """Refuse an optimizer instance that would couple runs stacked in one tensor.
+
+    For the runs that share one variable (:func:`optlab.trajectories.run_noisy`):
+    LAMB, LARS, Muon and Adafactor mix a tensor's entries, and ``clipnorm`` and
+    ``global_clipnorm`` rescale by norms over whole tensors. ``alternative``
+    names what to use instead.
+    """
+    name = type(optimizer).__name__
+    if name.lower() in _COUPLED:
+        raise ValueError(_coupling_message(name, _COUPLED[name.lower()], alternative))
+    for coupling in _CLIPPING_BY_NORM:
+        if getattr(optimizer, coupling, None) is not None:
+            raise ValueError(_clipping_message(coupling, alternative))
+
+
+_CLIPPING_BY_NORM = ("clipnorm", "global_clipnorm")
+
+
 def _coupling_message(name, reason, alternative):
     return (
-        f"{name} cannot be swept: {reason}, and a stacked tensor holds every copy, so the "
-        f"copies would change each other's steps. Run them one at a time with {alternative}."
+        f"{name} cannot run stacked copies: {reason}, and a stacked tensor holds every copy, "
+        f"so the copies would change each other's steps. Run them one at a time with {alternative}."
+    )
+
+
+def _clipping_message(coupling, alternative):
+    return (
+        f"{coupling} couples the copies: it rescales a gradient by a norm taken over a whole "
+        f"tensor (over all tensors, for global_clipnorm), and a stacked tensor holds every copy, "
+        f"so one copy's gradient would shrink the others' steps. Use clipvalue, which clips "
+        f"entry by entry, or run them one at a time with {alternative}."
     )
 
 

@@ -198,19 +198,7 @@ def run_noisy(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200
     Returns a list of ``runs`` :class:`Trajectory` objects, in the order of the rows.
     """
     _check_fresh("optimizer", optimizer)
-    if type(optimizer).__name__.lower() in _optimizers._COUPLED:
-        raise ValueError(
-            f"{type(optimizer).__name__} scales or orthogonalises a step using norms over the whole "
-            f"(runs, 2) variable, so the runs would change each other's steps; use run_many "
-            f"with one optimizer per run."
-        )
-    for coupling in ("clipnorm", "global_clipnorm"):
-        if getattr(optimizer, coupling, None) is not None:
-            raise ValueError(
-                f"{coupling} takes a norm over the whole (runs, 2) variable, so one run's "
-                f"gradient would shrink the others' steps; use clipvalue (entry by entry) "
-                f"or run one optimizer per run with run_many."
-            )
+    _optimizers.refuse_coupling(optimizer, "run_many (one optimizer per run)")
     landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
     runs = _validation.whole_number("runs", runs, minimum=1)
     sigma = _validation.in_interval("gradient_noise", gradient_noise, 0.0, np.inf)
