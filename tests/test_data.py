@@ -147,3 +147,24 @@ def test_sparse_labels_depend_on_rare_features_too():
 def test_sparse_features_refuse_rates_in_the_wrong_order():
     with pytest.raises(ValueError, match="need 0 < min_rate <= max_rate"):
         data.sparse_features(max_rate=0.01, min_rate=0.5)
+
+
+def test_rescale_feature_multiplies_one_column_and_leaves_the_rest(mnist):
+    scaled = data.rescale_feature(mnist, feature=3, factor=1000.0)
+    np.testing.assert_allclose(scaled.x_train[:, 3], 1000.0 * mnist.x_train[:, 3], rtol=1e-6)
+    np.testing.assert_allclose(scaled.x_test[:, 3], 1000.0 * mnist.x_test[:, 3], rtol=1e-6)
+    others = np.arange(mnist.features) != 3
+    np.testing.assert_array_equal(scaled.x_train[:, others], mnist.x_train[:, others])
+    np.testing.assert_array_equal(scaled.y_train, mnist.y_train)
+    assert scaled.classes == mnist.classes and scaled.x_train.dtype == mnist.x_train.dtype
+    assert not np.shares_memory(scaled.x_train, mnist.x_train)  # the original is untouched
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"feature": 40, "factor": 10.0}, "feature must be an input column"),
+    ({"feature": -1, "factor": 10.0}, "feature must be a whole number"),
+    ({"feature": 0, "factor": 0.0}, "factor must be a positive"),
+])
+def test_rescale_feature_refuses_a_missing_column_or_a_non_positive_factor(mnist, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.rescale_feature(mnist, **kwargs)

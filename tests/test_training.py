@@ -283,3 +283,10 @@ def test_many_sweeps_in_a_row_log_no_retracing_warning(small):
     finally:
         tensorflow_logger.removeHandler(collect)
     assert not [m for m in collect.messages if "retracing" in m]
+
+
+def test_a_sweep_times_each_of_its_epochs_within_its_wall_time(small):
+    sweep = training.sweep("sgd", small, epochs=3, batch_size=50, learning_rate=[0.1, 0.3])
+    assert sweep.epoch_times.shape == (3,) and np.all(sweep.epoch_times > 0)
+    assert sweep.epoch_times.sum() <= sweep.wall_time
+    assert training.Sweep(runs=sweep.runs, wall_time=1.0).epoch_times is None  # hand-made sweeps still work

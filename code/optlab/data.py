@@ -27,7 +27,7 @@ from . import _validation
 
 __all__ = [
     "Split", "Regression", "SparseClassification", "mnist1d", "regression",
-    "sparse_features", "write_mnist1d", "checksum", "DATA_DIR", "MNIST1D_FILE",
+    "sparse_features", "rescale_feature", "write_mnist1d", "checksum", "DATA_DIR", "MNIST1D_FILE",
     "MNIST1D_CHECKSUM",
 ]
 
@@ -273,6 +273,37 @@ def sparse_features(n_samples: int = 5000, n_features: int = 100, max_rate: floa
         name="sparse features", x_train=x[:n_train], y_train=y[:n_train],
         x_test=x[n_train:], y_test=y[n_train:], classes=2,
         activation_rates=rates, weights=weights.astype(np.float32),
+    )
+
+
+def rescale_feature(split: Split, feature: int, factor: float) -> Split:
+    r"""A copy of ``split`` whose input ``feature`` is multiplied by ``factor``, in training and test inputs.
+
+    Nothing about the problem changes but the units of one input: a model can
+    undo the factor with a first-layer weight :math:`1/c` times smaller. What
+    changes is the gradient: for a first-layer weight :math:`w_{jk}` fed by
+    feature j, :math:`\partial f/\partial w_{jk} = x_j\,\delta_k`, so the weights
+    of the rescaled feature get gradients :math:`c` times larger and curvature
+    :math:`c^2` times larger than before, while all other weights keep theirs.
+    Any extra attributes of a :class:`Split` subclass are dropped (the result is
+    a plain :class:`Split`).
+    """
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be an optlab.data.Split; got {type(split).__name__}.")
+    feature = _validation.whole_number("feature", feature, minimum=0)
+    if feature >= split.features:
+        raise ValueError(f"feature must be an input column, 0 to {split.features - 1}; got {feature}.")
+    factor = _validation.positive_number("factor", factor)
+
+    def rescaled(x):
+        x = np.array(x, copy=True)
+        x[:, feature] = x[:, feature] * np.asarray(factor, dtype=x.dtype)
+        return x
+
+    return Split(
+        name=f"{split.name}, feature {feature} × {factor:g}",
+        x_train=rescaled(split.x_train), y_train=split.y_train,
+        x_test=rescaled(split.x_test), y_test=split.y_test, classes=split.classes,
     )
 
 

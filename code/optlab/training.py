@@ -87,10 +87,16 @@ class Run:
 
 @dataclass(frozen=True)
 class Sweep:
-    """The runs of one :func:`sweep`, in the order of the grid (hyperparameters, then seeds)."""
+    """The runs of one :func:`sweep`, in the order of the grid (hyperparameters, then seeds).
+
+    ``epoch_times`` holds the seconds each epoch of the whole sweep took (all
+    copies together; the first includes tracing and compiling the epoch), or
+    None for a Sweep assembled by hand.
+    """
 
     runs: list
     wall_time: float
+    epoch_times: np.ndarray | None = field(default=None, repr=False)
 
     def values(self, name: str) -> np.ndarray:
         """The distinct values the sweep gave to ``name`` (a hyperparameter or ``seed``), sorted."""
@@ -329,9 +335,11 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
     if xla is None:
         xla = copies * epochs * orders.shape[1] >= XLA_THRESHOLD
     epoch_fn = _compiled_epoch(model, optimizer, data, orders.shape[1:], bool(xla))
-    step_losses, records = [], []
+    step_losses, records, epoch_times = [], [], []
     for epoch in range(epochs):
+        epoch_started = time.perf_counter()
         losses, accuracies, test_loss, test_accuracy = (t.numpy() for t in epoch_fn(orders[epoch]))
+        epoch_times.append(time.perf_counter() - epoch_started)
         step_losses.append(losses)
         records.append((losses.mean(axis=0), accuracies.mean(axis=0), test_loss, test_accuracy))
         bad = ~np.isfinite(np.concatenate(step_losses)) | (np.concatenate(step_losses) > max_loss)
@@ -358,7 +366,7 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
             weights=[w[c][0] if i % 2 else w[c] for i, w in enumerate(final_weights)],  # biases: (1, units)
             diverged_at=diverged_at,
         ))
-    return Sweep(runs=runs, wall_time=wall_time)
+    return Sweep(runs=runs, wall_time=wall_time, epoch_times=np.array(epoch_times))
 
 
 @dataclass(frozen=True)

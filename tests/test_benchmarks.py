@@ -1,0 +1,203 @@
+"""Published test problems are built as published; stacked runs are the runs they stand for; the protocol picks fairly."""
+
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+
+from optlab import benchmarks, data, optimizers, training
+
+
+@pytest.fixture(scope="module")
+def quadratic():
+    return benchmarks.stochastic_quadratic()
+
+
+@pytest.fixture(scope="module")
+def wilson():
+    return benchmarks.wilson_classification(n_train=40, n_test=500, p=0.7, seed=1)
+
+
+def test_haar_rotation_is_orthogonal_and_unbiased():
+    rng = np.random.default_rng(0)
+    rotations = np.array([benchmarks.haar_rotation(4, rng) for _ in range(2000)])
+    np.testing.assert_allclose(rotations[0] @ rotations[0].T, np.eye(4), atol=1e-12)
+    # Uniform on the group: every entry has mean 0 and variance 1/d (QR without the
+    # sign fix gives a first entry that is always of one sign).
+    assert np.abs(rotations.mean(axis=0)).max() < 0.05
+    np.testing.assert_allclose((rotations ** 2).mean(axis=0), 0.25, atol=0.03)
+
+
+def test_stochastic_quadratic_has_deepobs_spectrum_data_and_start(quadratic):
+    eigenvalues = np.sort(quadratic.eigenvalues)
+    assert np.all((eigenvalues[:90] > 0) & (eigenvalues[:90] < 1))
+    assert np.all((eigenvalues[90:] > 30) & (eigenvalues[90:] < 60))
+    np.testing.assert_allclose(quadratic.hessian, quadratic.hessian.T)
+    np.testing.assert_allclose(np.linalg.eigvalsh(quadratic.hessian), eigenvalues, rtol=1e-9, atol=1e-9)
+    assert quadratic.x_train.shape == (1000, 100) and quadratic.x_test.shape == (1000, 100)
+    assert abs(quadratic.x_train.std() - 0.6) < 0.01
+    np.testing.assert_array_equal(quadratic.start, np.ones(100))
+    again = benchmarks.stochastic_quadratic()
+    np.testing.assert_array_equal(again.x_test, quadratic.x_test)
+
+
+def test_quadratic_loss_is_the_mean_of_the_per_example_losses(quadratic):
+    theta = np.random.default_rng(3).standard_normal((2, 100))
+    gaps = theta[:, None, :] - quadratic.x_test[None]  # (2, n, d)
+    brute = 0.5 * np.einsum("rni,ij,rnj->rn", gaps, quadratic.hessian, gaps).mean(axis=1)
+    np.testing.assert_allclose(quadratic.loss(theta, "test"), brute, rtol=1e-10)
+    assert quadratic.loss(quadratic.x_test.mean(axis=0)) == pytest.approx(quadratic.floor("test"))
+
+
+def test_batch_means_walk_through_reshuffled_epochs(quadratic):
+    x = quadratic.x_train
+    means = quadratic.batch_means(100, steps=25, seed=4)
+    assert means.shape == (25, 100) and means.dtype == np.float32
+    np.testing.assert_allclose(means[:10].mean(axis=0), x.mean(axis=0), atol=1e-5)  # one epoch = all examples
+    assert not np.allclose(means[:10], means[10:20])  # the next epoch is reshuffled
+    singles = quadratic.batch_means(1, steps=1000, seed=4)
+    np.testing.assert_allclose(np.sort(singles[:, 0]), np.sort(x[:, 0]).astype(np.float32))
+    full = quadratic.batch_means(1000, steps=3, seed=4)
+    np.testing.assert_allclose(full, np.tile(x.mean(axis=0), (3, 1)), rtol=1e-6)
+    with pytest.raises(ValueError, match="batch_size must be at most the 1000"):
+        quadratic.batch_means(1001, steps=3, seed=0)
+
+
+def eager_rows(problem, make_optimizer, batch_size, seed, steps):
+    """The reference: one Keras optimizer on one (1, d) variable, in an eager loop."""
+    means = problem.batch_means(batch_size, steps, seed)
+    q = problem.hessian.astype(np.float32)
+    theta = keras.Variable(problem.start[None, :].astype(np.float32))
+    optimizer = make_optimizer()
+    for k in range(steps):
+        gradient = (theta.numpy() - means[k]) @ q
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(gradient), theta)])
+    return theta.numpy()[0]
+
+
+@pytest.mark.parametrize("name, hyper", [("sgd", {"learning_rate": 0.01, "momentum": 0.9}),
+                                         ("adam", {"learning_rate": 0.05}),
+                                         ("adagrad", {"learning_rate": 0.3})])
+def test_every_stacked_row_follows_its_own_run(quadratic, name, hyper):
+    runs = benchmarks.run_stacked(quadratic, {"a": (name, {**hyper, "learning_rate": [hyper["learning_rate"], 1e-4]}),
+                                              "plain": ("sgd", {"learning_rate": 0.01})},
+                                  steps=20, batch_sizes=[10, 128], seeds=[0, 7])
+    assert len(runs) == 2 * 2 * 2 + 4
+    run = next(r for r in runs if r.label == "a" and r.config["learning_rate"] == hyper["learning_rate"]
+               and r.config["batch_size"] == 128 and r.config["seed"] == 7)
+    alone = eager_rows(quadratic, lambda: optimizers.create(name, implementation="keras", **hyper), 128, 7, 20)
+    np.testing.assert_allclose(run.weights, alone, rtol=1e-4, atol=1e-5)  # float32 matmul order differs
+    assert len(run.losses["test_loss"]) == 21
+    assert run.losses["test_loss"][-1] == pytest.approx(quadratic.loss(run.weights), rel=1e-5)
+    assert run.losses["train_loss"][0] == pytest.approx(quadratic.loss(quadratic.start, "train"), rel=1e-5)
+
+
+def test_a_diverging_row_is_cut_and_leaves_the_others_untouched(quadratic):
+    runs = benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=30,
+                                  batch_sizes=[128])
+    calm, wild = runs
+    assert wild.diverged and not calm.diverged
+    assert np.all(np.isfinite(wild.losses["test_loss"])) and len(wild.losses["test_loss"]) == wild.diverged_at
+    assert np.isnan(wild.final()) and np.all(np.isnan(wild.weights))
+    alone = eager_rows(quadratic, lambda: keras.optimizers.SGD(0.01), 128, 0, 30)
+    np.testing.assert_allclose(calm.weights, alone, rtol=1e-4, atol=1e-5)
+
+
+def test_wilson_examples_have_one_or_five_own_features_and_sign_solution_interpolates(wilson):
+    x, y = wilson.x_train, wilson.y_train
+    assert x.shape == (40, 3 + 5 * 40)
+    np.testing.assert_array_equal(x[:, 0], y)
+    np.testing.assert_array_equal(x[:, 1:3], 1.0)
+    own = x[:, 3:].sum(axis=1)
+    np.testing.assert_array_equal(own, np.where(y > 0, 1, 5))
+    assert np.all((x[:, 3:] > 0).sum(axis=0) <= 1)  # no two examples share an own feature
+    # The construction's point: sign(Xᵀy) fits the labels exactly, X·sign(Xᵀy) = 4y.
+    np.testing.assert_array_equal(x @ np.sign(x.T @ y), 4 * y)
+    assert np.all(wilson.x_test[:, 3:] == 0) and set(np.unique(wilson.y_test)) == {-1.0, 1.0}
+
+
+def test_gradient_descent_finds_the_minimum_norm_solution_and_adam_the_sign_solution(wilson):
+    runs = benchmarks.run_stacked(wilson, {"GD": ("sgd", {"learning_rate": 0.01}),
+                                           "Adam": ("adam", {"learning_rate": 0.01})}, steps=1500)
+    gd, adam = runs
+    np.testing.assert_allclose(gd.weights, wilson.minimum_norm_solution(), atol=1e-4)
+    assert benchmarks.classification_error(wilson.x_test, wilson.y_test, gd.weights) == 0.0
+    np.testing.assert_allclose(adam.weights[:3], 0.25, atol=1e-3)  # w ∝ sign(Xᵀy): τ = 1/4
+    assert benchmarks.classification_error(wilson.x_test, wilson.y_test, adam.weights) == pytest.approx(
+        np.mean(wilson.y_test < 0))
+
+
+def test_wilson_refuses_p_at_most_half_and_draws_without_a_majority():
+    with pytest.raises(ValueError, match="p must"):
+        benchmarks.wilson_classification(p=0.5)
+    with pytest.raises(ValueError, match="needs more \\+1"):
+        benchmarks.wilson_classification(n_train=1, p=0.51, seed=next(
+            s for s in range(100) if np.random.default_rng(s).random(1)[0] >= 0.51))
+
+
+def fake_runs(scores, metric="test_loss"):
+    """Runs with config learning_rate / seed and a fixed final score (NaN: diverged)."""
+    return [SimpleNamespace(config={"learning_rate": rate, "seed": seed},
+                            final=lambda m, value=value: value)
+            for (rate, seed), value in scores.items()]
+
+
+def test_tune_then_rerun_tunes_on_one_seed_and_reports_all():
+    runs = fake_runs({(0.1, 0): 2.0, (0.1, 1): 9.0, (1.0, 0): 1.0, (1.0, 1): 8.0, (10.0, 0): np.nan,
+                      (10.0, 1): 0.5})
+    best, chosen = benchmarks.tune_then_rerun(runs, "test_loss")
+    assert best == 1.0 and [run.config["seed"] for run in chosen] == [0, 1]
+    best, _ = benchmarks.tune_then_rerun(runs, "test_accuracy")  # higher is better for accuracies
+    assert best == 0.1
+    with pytest.raises(ValueError, match="every run with seed 0 diverged"):
+        benchmarks.tune_then_rerun(fake_runs({(1.0, 0): np.nan}))
+
+
+def test_table_and_near_best_read_a_sensitivity_curve():
+    runs = fake_runs({(0.1, 0): 0.5, (0.1, 1): 0.6, (1.0, 0): 0.7, (1.0, 1): 0.7, (10.0, 0): np.nan,
+                      (10.0, 1): 0.9})
+    values, scores = benchmarks.table(runs, "test_accuracy")
+    np.testing.assert_array_equal(values, [0.1, 1.0, 10.0])
+    assert scores.shape == (3, 2) and np.isnan(scores[2, 0])
+    np.testing.assert_array_equal(benchmarks.near_best(values, scores, 0.05, higher_is_better=True), [1.0])
+    np.testing.assert_array_equal(benchmarks.near_best(values, scores, 0.2, higher_is_better=True), [0.1, 1.0])
+    with pytest.raises(ValueError, match="two runs share"):
+        benchmarks.table(runs + runs[:1], "test_accuracy")
+
+
+def test_tune_then_rerun_reads_training_sweeps_too():
+    mnist = data.mnist1d()
+    small = data.Split("part", mnist.x_train[:300], mnist.y_train[:300], mnist.x_test[:100],
+                       mnist.y_test[:100], classes=10)
+    sweep = training.sweep("sgd", small, epochs=1, batch_size=50, learning_rate=[0.001, 0.3], seeds=[0, 1])
+    best, chosen = benchmarks.tune_then_rerun(sweep.runs, "test_accuracy")
+    seed_0 = {run.config["learning_rate"]: run.final("test_accuracy") for run in sweep.runs if run.config["seed"] == 0}
+    assert best == max(seed_0, key=seed_0.get) and len(chosen) == 2
+    values, scores = benchmarks.table(sweep.runs, "test_accuracy")
+    np.testing.assert_array_equal(scores, sweep.table("test_accuracy")[1])
+
+
+def test_run_stacked_explains_bad_input(quadratic, wilson):
+    with pytest.raises(ValueError, match="Unknown optimizer 'adamax'"):
+        benchmarks.run_stacked(quadratic, {"x": ("adamax", {})}, steps=2)
+    with pytest.raises(TypeError, match="expected \\(name, hyperparameters dict\\)"):
+        benchmarks.run_stacked(quadratic, {"x": "sgd"}, steps=2)
+    with pytest.raises(ValueError, match="full-batch"):
+        benchmarks.run_stacked(wilson, {"x": ("sgd", {"learning_rate": 0.1})}, steps=2, batch_sizes=[10])
+    with pytest.raises(TypeError, match="problem must come from optlab.benchmarks"):
+        benchmarks.run_stacked("quadratic", {"x": ("sgd", {})}, steps=2)
+    with pytest.raises(ValueError, match="x: .*learning_rate"):
+        benchmarks.run_stacked(quadratic, {"x": ("sgd", {"learning_rate": -1.0})}, steps=2)
+
+
+def test_recording_every_few_steps_keeps_those_steps_and_the_same_runs(quadratic):
+    every = benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20,
+                                   batch_sizes=[128])
+    sparse = benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20,
+                                    batch_sizes=[128], record_every=5)
+    np.testing.assert_allclose(sparse[0].losses["test_loss"], every[0].losses["test_loss"][::5], rtol=1e-6)
+    np.testing.assert_array_equal(sparse[0].weights, every[0].weights)
+    assert sparse[1].diverged and sparse[1].diverged_at % 5 == 0 and sparse[1].diverged_at >= every[1].diverged_at
+    with pytest.raises(ValueError, match="record_every must divide steps"):
+        benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": 0.01})}, steps=20, record_every=3)
