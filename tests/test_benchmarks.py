@@ -139,7 +139,7 @@ def test_wilson_refuses_p_at_most_half_and_draws_without_a_majority():
 def fake_runs(scores, metric="test_loss"):
     """Runs with config learning_rate / seed and a fixed final score (NaN: diverged)."""
     return [SimpleNamespace(config={"learning_rate": rate, "seed": seed},
-                            final=lambda m, value=value: value)
+                            final=lambda m, value=value: value, diverged=bool(np.isnan(value)))
             for (rate, seed), value in scores.items()]
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _validation
 from . import optimizers as _optimizers
+from . import training as _training
 
 __all__ = [
     "StochasticQuadratic", "LeastSquares", "StackedRun", "haar_rotation", "stochastic_quadratic",
@@ -413,10 +414,6 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
     return runs
 
 
-def _score(run, metric):
-    return run.final(metric)
-
-
 def _higher_is_better(metric: str) -> bool:
     return "accuracy" in metric
 
@@ -425,25 +422,14 @@ def table(runs, metric: str = "test_loss", by: str = "learning_rate"):
     """``metric`` for every value of ``by`` (rows) and every seed (columns); NaN where a run diverged.
 
     ``runs`` are :class:`StackedRun` or :class:`optlab.training.Run` objects (one
-    optimizer's, one batch size's). Returns ``(values, array of shape (len(values), seeds))``.
+    optimizer's, one batch size's): :func:`optlab.training.runs_table`, which
+    here refuses two runs with the same setting and seed. Returns
+    ``(values, array of shape (len(values), seeds))``.
     """
     runs = list(runs)
     if not runs:
         raise ValueError("table needs at least one run.")
-    missing = [key for key in (by, "seed") if key not in runs[0].config]
-    if missing:
-        raise KeyError(f"the runs have no setting {missing[0]!r}; settings: {sorted(runs[0].config)}.")
-    values = np.array(sorted({run.config[by] for run in runs}))
-    seeds = np.array(sorted({run.config["seed"] for run in runs}))
-    scores = np.full((len(values), len(seeds)), np.nan)
-    for run in runs:
-        i = int(np.searchsorted(values, run.config[by]))
-        j = int(np.searchsorted(seeds, run.config["seed"]))
-        if not np.isnan(scores[i, j]):
-            raise ValueError(f"two runs share {by} = {run.config[by]!r} and seed {run.config['seed']}: "
-                             f"pass the runs of one optimizer and one batch size.")
-        scores[i, j] = _score(run, metric)
-    return values, scores
+    return _training.runs_table(runs, metric, by, unique=True)
 
 
 def tune_then_rerun(runs, metric: str = "test_loss", by: str = "learning_rate", tune_seed: int = 0):
@@ -456,7 +442,7 @@ def tune_then_rerun(runs, metric: str = "test_loss", by: str = "learning_rate", 
     tuning = [run for run in runs if run.config.get("seed") == tune_seed]
     if not tuning:
         raise ValueError(f"no run has seed {tune_seed}; seeds: {sorted({run.config.get('seed') for run in runs})}.")
-    scores = np.array([_score(run, metric) for run in tuning])
+    scores = np.array([run.final(metric) for run in tuning])
     if np.all(np.isnan(scores)):
         raise ValueError(f"every run with seed {tune_seed} diverged: widen the grid towards smaller values of {by}.")
     sign = -1.0 if _higher_is_better(metric) else 1.0

@@ -41,6 +41,7 @@ from . import optimizers as _optimizers
 __all__ = [
     "Run", "Sweep", "StackedDense", "BatchLoss", "LRRangeTest", "RangeTestResult",
     "initial_weights", "mlp", "stacked_mlp", "batch_order", "train", "sweep", "lr_range_test",
+    "setting_values", "runs_table",
 ]
 
 @dataclass(frozen=True)
@@ -100,33 +101,56 @@ class Sweep:
 
     def values(self, name: str) -> np.ndarray:
         """The distinct values the sweep gave to ``name`` (a hyperparameter or ``seed``), sorted."""
-        found = {run.config[name] for run in self.runs if name in run.config}
-        if not found:
-            raise KeyError(f"no run of this sweep has a setting {name!r}; settings: {sorted(self.runs[0].config)}.")
-        try:
-            return np.array(sorted(found))
-        except TypeError as error:
-            raise TypeError(
-                f"the values of {name!r} cannot be ordered (schedules, perhaps); pick runs "
-                f"from sweep.runs by their config instead."
-            ) from error
+        return setting_values(self.runs, name, owner="of this sweep")
 
     def table(self, metric: str = "test_accuracy", by: str = "learning_rate", how: str = "final"):
-        """``metric`` for every value of ``by`` (rows) and every seed (columns).
+        """``metric`` for every value of ``by`` (rows) and every seed (columns): :func:`runs_table`."""
+        return runs_table(self.runs, metric, by, how, owner="of this sweep")
 
-        ``how`` is "final" (last epoch) or "best" (best epoch). A diverged run
-        gives NaN. Returns ``(values_of_by, array of shape (len(values), seeds))``.
-        """
-        how = _validation.choose("how", how, ("final", "best"))
-        rows = self.values(by)
-        seeds = self.values("seed")
-        table = np.full((len(rows), len(seeds)), np.nan)
-        for run in self.runs:
-            i = int(np.searchsorted(rows, run.config[by]))
-            j = int(np.searchsorted(seeds, run.config["seed"]))
-            if not run.diverged:
-                table[i, j] = run.final(metric) if how == "final" else run.best(metric)
-        return rows, table
+
+def setting_values(runs, name: str, owner: str = "given") -> np.ndarray:
+    """The distinct values that ``runs`` gave to ``name`` (a hyperparameter or ``seed``), sorted.
+
+    ``owner`` says whose runs they are in the error for a missing setting.
+    """
+    found = {run.config[name] for run in runs if name in run.config}
+    if not found:
+        raise KeyError(f"no run {owner} has a setting {name!r}; settings: {sorted(runs[0].config)}.")
+    try:
+        return np.array(sorted(found))
+    except TypeError as error:
+        raise TypeError(
+            f"the values of {name!r} cannot be ordered (schedules, perhaps); pick runs "
+            f"by their config instead."
+        ) from error
+
+
+def runs_table(runs, metric: str = "test_accuracy", by: str = "learning_rate", how: str = "final",
+               unique: bool = False, owner: str = "given"):
+    """``metric`` for every value of ``by`` (rows) and every seed (columns) of ``runs``.
+
+    Any runs with a ``config`` dict, ``diverged`` and ``final(metric)`` (and
+    ``best(metric)`` for ``how="best"``) will do: a :class:`Sweep`'s, or
+    :class:`optlab.benchmarks.StackedRun` objects. ``how`` is "final" (last
+    epoch) or "best" (best epoch). A diverged run gives NaN. With ``unique``,
+    two runs with the same value of ``by`` and the same seed are an error
+    rather than one overwriting the other. Returns
+    ``(values_of_by, array of shape (len(values), seeds))``.
+    """
+    how = _validation.choose("how", how, ("final", "best"))
+    rows, seeds = setting_values(runs, by, owner), setting_values(runs, "seed", owner)
+    table = np.full((len(rows), len(seeds)), np.nan)
+    seen = set()
+    for run in runs:
+        i = int(np.searchsorted(rows, run.config[by]))
+        j = int(np.searchsorted(seeds, run.config["seed"]))
+        if unique and (i, j) in seen:
+            raise ValueError(f"two runs share {by} = {run.config[by]!r} and seed {run.config['seed']}: "
+                             f"pass the runs of one optimizer and one batch size.")
+        seen.add((i, j))
+        if not run.diverged:
+            table[i, j] = run.final(metric) if how == "final" else run.best(metric)
+    return rows, table
 
 
 def initial_weights(layer_sizes, seed: int) -> list:
