@@ -3,6 +3,7 @@
 #   make test     set up .venv and run every test (unit, notebook checks, nbval, site build)
 #   make execute NB=chapters/01-gradient-descent.ipynb   refresh a notebook's saved outputs
 #   make lab      open the notebooks in JupyterLab
+#   make retarget REPO=https://github.com/<owner>/<name>   point every Colab button and link at a fork
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,10 +13,10 @@ STAMP  := $(VENV)/.installed
 # TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup book test execute lab clean
+.PHONY: help setup book test execute lab retarget clean
 
 help:
-	@sed -n '2,6p' Makefile
+	@sed -n '2,7p' Makefile
 
 setup: $(STAMP)
 
@@ -45,6 +46,12 @@ execute: setup
 
 lab: setup
 	$(BIN)/jupyter lab chapters
+
+# An instructor's fork: _config.yml's repository.url, every chapter's Colab
+# set-up cell, and the Colab and repository links of the pages follow REPO.
+retarget: setup
+	@test -n "$(REPO)" || { echo "usage: make retarget REPO=https://github.com/<owner>/<name>"; exit 2; }
+	$(BIN)/python -m optlab.course retarget "$(REPO)"
 
 clean:
 	rm -rf _build

@@ -127,23 +127,5 @@ def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
         assert list(ROOT.glob(entry + ".*")), f"_toc.yml lists {entry}, which does not exist"
 
 
-def test_every_link_to_the_course_repository_uses_the_configured_url():
-    """Colab links, clone commands and the README all follow repository.url in _config.yml.
-
-    A link counts as one to the course when it opens a notebook in Colab or names a
-    repository called like the course's (a fork keeps the name); links to other
-    projects (a paper's code, a library) are citations and may point anywhere.
-    """
-    assert REPOSITORY_URL.startswith("https://github.com/")
-    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
-    configured = REPOSITORY_URL.removeprefix("https://github.com/")
-    course_name = configured.split("/")[1].lower()
-    files = [ROOT / "README.md", ROOT / "intro.md", ROOT / "CONTRIBUTING.md", *NOTEBOOKS]
-    repository = r"([\w.-]+/[\w.-]+?)(?:\.git)?(?=[/\"'\s)#]|$)"
-    for path in files:
-        text = path.read_text()
-        for repo in re.findall(r"google\.com/github/" + repository, text):
-            assert repo == configured, f"{path.name} opens Colab on {repo}, _config.yml names {configured}"
-        for repo in re.findall(r"github\.com/" + repository, text):
-            if repo.split("/")[1].lower() == course_name:
-                assert repo == configured, f"{path.name} links to {repo}, _config.yml to {configured}"
+# Links to the course repository (Colab buttons, clone commands, set-up cells) are
+# checked against _config.yml by tests/test_course.py, with optlab.course.link_problems.
