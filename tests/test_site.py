@@ -56,3 +56,15 @@ def test_chapter_one_page_carries_the_animation_player(site):
     page = (site / "chapters" / "01-gradient-descent.html").read_text()
     assert page.count("data:image/png;base64") >= 20
     assert "anim_step_forward" in page or "animation" in page.lower()
+
+
+def test_math_is_typeset_by_a_mathjax_the_site_serves_itself(site):
+    """No CDN: a reader offline (and the browser tests) still get typeset math."""
+    script = site / "_static" / "mathjax" / "tex-mml-chtml.js"
+    assert script.stat().st_size > 500_000, "MathJax's combined TeX component is missing"
+    fonts = list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert len(fonts) >= 20, f"only {len(fonts)} MathJax fonts"
+    for path in NOTEBOOKS:
+        page = (site / "chapters" / f"{path.stem}.html").read_text()
+        assert 'src="../_static/mathjax/tex-mml-chtml.js"' in page, path.name
+        assert "cdn.jsdelivr.net/npm/mathjax" not in page, path.name
