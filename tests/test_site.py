@@ -68,3 +68,15 @@ def test_math_is_typeset_by_a_mathjax_the_site_serves_itself(site):
         page = (site / "chapters" / f"{path.stem}.html").read_text()
         assert 'src="../_static/mathjax/tex-mml-chtml.js"' in page, path.name
         assert "cdn.jsdelivr.net/npm/mathjax" not in page, path.name
+
+
+def test_pages_load_no_script_or_stylesheet_from_another_host(site):
+    """Everything a page needs to work is on the site (links to other sites are fine)."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > len(NOTEBOOKS)
+    for page in pages:
+        html = page.read_text()
+        remote = re.findall(r'<script[^>]+src="(https?://[^"]+)"', html)
+        remote += [href for tag in re.findall(r"<link[^>]+>", html) if "stylesheet" in tag
+                   for href in re.findall(r'href="(https?://[^"]+)"', tag)]
+        assert not remote, f"{page.relative_to(site)} loads {remote}"
