@@ -1,6 +1,6 @@
 # Optimizers, Hands-On: set up, build and test the course.
 #   make book     set up .venv and build the site into _build/html
-#   make test     set up .venv and run every test (unit, notebook checks, nbval, site build)
+#   make test     set up .venv (and Chromium) and run every test (unit, notebooks, nbval, Colab, site, browser)
 #   make execute NB=chapters/01-gradient-descent.ipynb   refresh a notebook's saved outputs
 #   make lab      open the notebooks in JupyterLab
 #   make retarget REPO=https://github.com/<owner>/<name>   point every Colab button and link at a fork
@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup book test execute lab retarget clean
+.PHONY: help setup browser book test execute lab retarget clean
 
 help:
 	@sed -n '2,7p' Makefile
@@ -30,10 +30,23 @@ book: setup
 	$(BIN)/jupyter-book build .
 	@echo "The site is at $(CURDIR)/_build/html/index.html"
 
+# Chromium for tests/test_browser.py, from the distribution's packages
+# (Playwright drives it; it never downloads a browser of its own). Installed
+# when missing and this is root with apt-get (CI); otherwise it says how.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Chromium from the distribution's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: install the distribution's chromium package; tests/test_browser.py is skipped until then"; \
+	  fi; }
+
 # pytest.ini collects tests/ and chapters/: the unit tests, the notebook
-# conventions, nbval in strict mode on every chapter, and a warnings-as-errors
-# build of the site with checks on the HTML it produces.
-test: setup
+# conventions, nbval in strict mode on every chapter, each chapter run as in
+# Colab, a warnings-as-errors build of the site with checks on its HTML, and
+# the site driven in Chromium.
+test: setup browser
 	$(BIN)/python -m pytest
 
 execute: setup

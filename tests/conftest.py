@@ -6,8 +6,25 @@ test_plots.py selects Agg for itself.)"""
 
 import os
 import pathlib
+import subprocess
+import sys
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The book built once, warnings as errors (-W) and broken references too (-n): its html folder."""
+    out = tmp_path_factory.mktemp("site")
+    jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")  # this environment's
+    result = subprocess.run(
+        [jupyter_book, "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, f"site build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return out / "_build" / "html"

@@ -1,30 +1,19 @@
 """The site builds with warnings as errors, and the pages show what readers need.
 
-Builds into a temporary folder so the test neither needs nor disturbs _build/.
+The `site` fixture (conftest.py) builds it once per test session into a
+temporary folder, so the tests neither need nor disturb _build/;
+test_browser.py then drives the same pages in Chromium.
 """
 
-import pathlib
+import html
 import re
-import subprocess
-import sys
+import urllib.parse
 
 import pytest
 
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")  # this environment's
-    result = subprocess.run(
-        [jupyter_book, "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert result.returncode == 0, f"site build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build" / "html"
 
 
 def test_index_leads_to_the_introduction(site):
@@ -80,3 +69,46 @@ def test_pages_load_no_script_or_stylesheet_from_another_host(site):
         remote += [href for tag in re.findall(r"<link[^>]+>", html) if "stylesheet" in tag
                    for href in re.findall(r'href="(https?://[^"]+)"', tag)]
         assert not remote, f"{page.relative_to(site)} loads {remote}"
+
+
+def local_targets(page):
+    """The site-relative targets of a page's href and src attributes: (path, fragment) pairs."""
+    text = page.read_text()
+    for target in re.findall(r'(?:href|src)="([^"]+)"', text):
+        target = html.unescape(target)
+        if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("//"):
+            continue  # another site, a data: URI, mailto: ...
+        path, _, fragment = target.partition("#")
+        path = urllib.parse.unquote(path.split("?")[0])
+        yield (page.parent / path).resolve() if path else page, urllib.parse.unquote(fragment)
+
+
+def test_every_internal_link_and_anchor_exists(site):
+    """Beyond the build's -n: every relative href/src names a file of the site, and its #anchor an id there."""
+    ids = {}
+    broken = []
+    for page in sorted(site.rglob("*.html")):
+        if "_static" in page.relative_to(site).parts:
+            continue  # the theme's Jinja templates, copied as they are
+        for path, fragment in local_targets(page):
+            if not path.exists():
+                broken.append(f"{page.relative_to(site)} -> {path}")
+            elif fragment and path.suffix == ".html":
+                if path not in ids:
+                    ids[path] = set(re.findall(r'\bid="([^"]+)"', path.read_text()))
+                if fragment not in ids[path]:
+                    broken.append(f"{page.relative_to(site)} -> {path.name}#{fragment}")
+    assert not broken, "broken links:\n" + "\n".join(sorted(set(broken))[:30])
+
+
+def page_weight(site, page) -> int:
+    """Bytes of a page's HTML and of the images it shows (the theme's shared assets not counted)."""
+    images = {path for path, _ in local_targets(page) if "_images" in path.parts}
+    return page.stat().st_size + sum(image.stat().st_size for image in images)
+
+
+def test_every_chapter_page_with_its_images_weighs_under_5_mb(site):
+    weights = {path.stem: page_weight(site, site / "chapters" / f"{path.stem}.html") for path in NOTEBOOKS}
+    report = ", ".join(f"{name[:2]}: {size / 1e6:.2f} MB" for name, size in weights.items())
+    print(f"page weights (HTML + images): {report}")
+    assert max(weights.values()) < 5e6, report

@@ -1,0 +1,173 @@
+"""The built site, driven in a real browser: Chromium from the distribution, through Playwright.
+
+The browser runs offline (Playwright's `offline=True`), so a page that needed
+another host would show it here. Screenshots of every page at phone and desktop
+size land in `_build/screenshots/` for a person to look at; the tests check
+that they are not blank and that nothing is wider than a phone's screen.
+
+Chromium comes from the distribution's packages (`make browser`, run by
+`make test`); Playwright never downloads a browser of its own. Without
+Chromium these tests are skipped, except under CI (CI=true), where that fails.
+"""
+
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import CHAPTERS, ROOT
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("Chromium is missing: `make browser` installs it from the distribution's packages.")
+    pytest.skip("Chromium is not installed (make browser installs it)", allow_module_level=True)
+
+NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
+CHAPTER_PAGES = [f"chapters/{path.stem}.html" for path in NOTEBOOKS]
+PAGES = ["intro.html", *CHAPTER_PAGES, "search.html", "genindex.html"]
+REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+SLUG = REPOSITORY["url"].removeprefix("https://github.com/")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+MATHJAX_DONE = "window.MathJax && MathJax.startup && MathJax.startup.promise"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One page opened offline, with every console error, page error and failed request it caused."""
+
+    def __init__(self, browser, site, name, viewport=DESKTOP):
+        self.context = browser.new_context(viewport=viewport, offline=True)
+        self.page = self.context.new_page()
+        self.problems = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        path, _, query = name.partition("?")
+        self.page.goto((site / path).as_uri() + (f"?{query}" if query else ""), wait_until="load")
+        if self.page.evaluate("Boolean(window.MathJax && MathJax.startup)"):
+            self.page.wait_for_function(MATHJAX_DONE)
+            self.page.evaluate("MathJax.startup.promise")
+        self.page.wait_for_timeout(300)  # late scripts (search index, theme) report here
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture(scope="module")
+def opened(browser, site):
+    """Pages opened once per module and shared by its tests (a chapter page takes seconds to load)."""
+    visits = {}
+
+    def open_page(name, viewport=DESKTOP):
+        key = (name, viewport["width"])
+        if key not in visits:
+            visits[key] = Visit(browser, site, name, viewport)
+        return visits[key]
+
+    yield open_page
+    for visit in visits.values():
+        visit.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_offline_without_javascript_errors(opened, name):
+    assert opened(name).problems == []
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_math_is_typeset_without_tex_errors(opened, name):
+    page = opened(name).page
+    math = page.locator(".math").count()
+    typeset = page.locator("mjx-container").count()
+    assert math > 0, "no math on the page"
+    assert typeset >= math, f"{math} math elements, only {typeset} typeset"
+    errors = page.locator("mjx-merror").all_inner_texts()
+    assert errors == [], f"MathJax could not typeset: {errors[:5]}"
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_every_image_loads(opened, name):
+    images = opened(name).page.evaluate(
+        "Array.from(document.images).map(i => [i.getAttribute('src').slice(0, 60), i.complete && i.naturalWidth > 0])")
+    assert len(images) >= 3
+    assert [src for src, loaded in images if not loaded] == []
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_each_animation_advances_when_played(opened, name):
+    page = opened(name).page
+    players = page.locator("img[id^='_anim_img']")
+    if players.count() == 0:
+        pytest.skip("no animation on this page")
+    for index in range(players.count()):
+        frame = players.nth(index)
+        key = frame.get_attribute("id").removeprefix("_anim_img")
+        first = frame.get_attribute("src")
+        page.locator(f"button[onclick='anim{key}.play_animation()']").click()
+        page.wait_for_function("([id, first]) => document.getElementById(id).src !== first",
+                               arg=[f"_anim_img{key}", first], timeout=5000)
+        assert int(page.locator(f"#_anim_slider{key}").input_value()) > 0
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_open_in_colab_links_to_this_chapter(opened, path):
+    expected = f"https://colab.research.google.com/github/{SLUG}/blob/{REPOSITORY['branch']}/chapters/{path.name}"
+    links = opened(f"chapters/{path.stem}.html").page.locator("a[href*='colab.research.google.com']")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert expected in hrefs, hrefs
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_solutions_are_folded_until_clicked(opened, name):
+    solutions = opened(name).page.locator("div.solution.dropdown")
+    assert solutions.count() >= 3
+    for index in range(solutions.count()):
+        body = solutions.nth(index).locator(":scope > :not(.admonition-title)").first
+        assert not body.is_visible(), f"solution {index} is open before a click"
+    first = solutions.first
+    first.locator(".admonition-title").click()
+    first.locator(":scope > :not(.admonition-title)").first.wait_for(state="visible", timeout=3000)
+
+
+def test_search_finds_a_word_from_chapter_7(opened):
+    result = opened("search.html?q=AMSGrad").page.locator("#search-results a[href*='07-adam']")
+    result.first.wait_for(timeout=10000)
+    assert result.count() >= 1
+
+
+def blank(png: bytes) -> bool:
+    """A screenshot with almost one colour (an empty or failed render)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(BytesIO(png)).convert("L"), dtype=float)
+    return pixels.std() < 8 or len(np.unique(pixels)) < 16
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("name", ["intro.html", *CHAPTER_PAGES])
+def test_page_renders_on_a_phone_and_a_desktop(opened, name, size):
+    page = opened(name, PHONE if size == "phone" else DESKTOP).page
+    page.evaluate("window.scrollTo(0, 0)")
+    png = page.screenshot(full_page=False)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"{re.sub(r'[/.]', '_', name.removesuffix('.html'))}-{size}.png").write_bytes(png)
+    assert not blank(png), "the page rendered blank"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than the window"
