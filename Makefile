@@ -4,6 +4,7 @@
 #   make execute NB=chapters/01-gradient-descent.ipynb   refresh a notebook's saved outputs
 #   make lab      open the notebooks in JupyterLab
 #   make retarget REPO=https://github.com/<owner>/<name>   point every Colab button and link at a fork
+#   make student  the student edition (solutions replaced by stubs) and its site, in _build/student
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,10 +14,10 @@ STAMP  := $(VENV)/.installed
 # TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup browser book test execute lab retarget clean
+.PHONY: help setup browser book test execute lab retarget student clean
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,8p' Makefile
 
 setup: $(STAMP)
 
@@ -65,6 +66,14 @@ lab: setup
 retarget: setup
 	@test -n "$(REPO)" || { echo "usage: make retarget REPO=https://github.com/<owner>/<name>"; exit 2; }
 	$(BIN)/python -m optlab.course retarget "$(REPO)"
+
+# The student edition: the book with every exercise's solution replaced by a
+# stub (what to write, then NotImplementedError; the checker call kept), and
+# its site built with solutions hidden.
+student: setup
+	$(BIN)/python -m optlab.course student _build/student
+	$(BIN)/jupyter-book build _build/student
+	@echo "Student notebooks: $(CURDIR)/_build/student/chapters; site: $(CURDIR)/_build/student/_build/html/index.html"
 
 clean:
 	rm -rf _build

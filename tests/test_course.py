@@ -1,6 +1,7 @@
 """optlab.course: the links to the course follow _config.yml, and retarget moves them to a fork."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -88,3 +89,123 @@ def test_a_folder_without_config_is_refused(tmp_path):
 def test_the_command_line_names_its_usage():
     result = subprocess.run([sys.executable, "-m", "optlab.course"], capture_output=True, text=True)
     assert result.returncode == 2 and "usage: python -m optlab.course retarget" in result.stderr
+
+
+# --- the student edition ---
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import pathlib  # noqa: E402
+
+import nbformat  # noqa: E402
+
+from conftest import CHAPTERS  # noqa: E402
+
+NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def student_edition(tmp_path_factory):
+    out = tmp_path_factory.mktemp("edition") / "student"
+    course.write_student_edition(out)
+    return out
+
+
+def code_lines(cells) -> set:
+    return {line.strip() for cell in cells if cell.cell_type == "code" for line in cell.source.splitlines()
+            if line.strip() and not line.strip().startswith("#")}
+
+
+def stub_cells(nb) -> list:
+    return [cell for cell in nb.cells if cell.cell_type == "code" and cell.source.startswith("# Exercise ")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_student_notebook_has_a_stub_for_each_solution_and_no_solution_code(student_edition, path):
+    teacher = nbformat.read(path, as_version=4)
+    student = nbformat.read(student_edition / "chapters" / path.name, as_version=4)
+    found = course.solutions(teacher)
+    assert len(found) >= 3
+    assert len(stub_cells(student)) == len(found)
+    markdown = "\n".join(cell.source for cell in student.cells if cell.cell_type == "markdown")
+    assert "solution-start" not in markdown and "solution-end" not in markdown
+    student_lines, stubs = code_lines(student.cells), code_lines(stub_cells(student))
+    solution_code = {code for solution in found for code in solution.code}
+    outside = code_lines(cell for cell in teacher.cells if cell.cell_type == "code" and cell.source not in solution_code)
+    assert student_lines - stubs <= outside, "student code that the teacher's edition does not have outside solutions"
+    signatures = {line for line in stubs if line.startswith("def ")}
+    for solution in found:  # a stub keeps at most the function's signature and the checker call
+        body = code_lines(nbformat.v4.new_code_cell(code) for code in solution.code) - outside
+        function, check = solution.checked_function()
+        allowed = signatures | ({line.strip() for line in check.splitlines()} if check else set())
+        assert body & stubs <= allowed, f"{solution.label}: {sorted(body & stubs - allowed)[:3]}"
+
+
+def set_up_namespace(nb) -> dict:
+    """The names a chapter's set-up cell defines (its imports), as a fresh namespace."""
+    cell = next(cell for cell in nb.cells if cell.cell_type == "code" and "set_random_seed" in cell.source)
+    namespace = {}
+    exec(cell.source, namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_stub_raises_a_clear_not_implemented_error(student_edition, path):
+    student = nbformat.read(student_edition / "chapters" / path.name, as_version=4)
+    for cell in stub_cells(student):
+        label = cell.source.split(":")[0].removeprefix("# Exercise ")
+        namespace = set_up_namespace(student)
+        definition = cell.source.split("# When it is written")[0]
+        if "\ndef " not in definition:
+            with pytest.raises(NotImplementedError, match=f"Exercise {label}: write your answer"):
+                exec(cell.source, namespace)
+            continue
+        exec(definition, namespace)
+        name = definition.split("\ndef ")[1].split("(")[0]
+        with pytest.raises(NotImplementedError, match=f"Exercise {label}: write {name}"):
+            namespace[name](*([None] * namespace[name].__code__.co_argcount))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_checked_exercise_passes_its_reference_and_names_what_a_wrong_answer_got_wrong(path):
+    """The solutions print the checker's verdict on the reference answer and on a typical wrong one."""
+    teacher = nbformat.read(path, as_version=4)
+    for solution in course.solutions(teacher):
+        function, check = solution.checked_function()
+        if function is None:
+            continue
+        cells = [cell for cell in teacher.cells if cell.cell_type == "code" and cell.source in solution.code]
+        printed = "".join(o.get("text", "") for cell in cells for o in cell.outputs if o.get("name") == "stdout")
+        assert f"✓ {function.name}" in printed, f"{solution.label}: the reference answer does not pass"
+        wrong = [line for line in printed.splitlines() if line.startswith("✗")]
+        assert wrong, f"{solution.label}: no wrong answer shown"
+        assert all(re.search(r"differs|step \d|input \d|raised", line) for line in wrong), wrong
+
+
+def test_a_stub_left_as_it_is_makes_the_checker_name_the_exercise(student_edition):
+    """Run as the learner would: the checker reports the stub's NotImplementedError, naming the exercise."""
+    student = nbformat.read(student_edition / "chapters" / "04-momentum.ipynb", as_version=4)
+    cell = next(cell for cell in stub_cells(student) if "check_update_rule" in cell.source)
+    namespace = set_up_namespace(student)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(cell.source, namespace)
+    assert printed.getvalue().startswith("✗") and "NotImplementedError" in printed.getvalue()
+    assert "Exercise momentum-nesterov-by-hand" in printed.getvalue()
+
+
+def test_student_edition_site_hides_every_solution(student_edition):
+    jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([jupyter_book, "build", str(student_edition), "-W", "-n", "--keep-going"],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:]
+    html = student_edition / "_build" / "html" / "chapters"
+    for path in NOTEBOOKS:
+        page = (html / f"{path.stem}.html").read_text()
+        assert 'class="exercise' in page
+        assert 'class="solution' not in page and "solution-start" not in page, path.name
+
+
+def test_the_student_edition_is_not_written_over_the_sources(tmp_path):
+    with pytest.raises(ValueError, match="outside the course's sources"):
+        course.write_student_edition(ROOT / "chapters")
