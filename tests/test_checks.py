@@ -137,3 +137,64 @@ def test_check_against_keras_hands_back_the_keras_runs_for_plotting():
     result = checks.check_against_keras("adagrad", {"a": {}, "b": {"epsilon": 0.1}}, "quadratic", steps=10)
     assert set(result.runs) == {"a", "b"}
     assert result.runs["a"].path.shape == (11, 2)
+
+
+# Every checker against the four answers a learner can give: correct, wrong, of the
+# wrong shape or type, and NaN. (Correct and wrong answers are also tested above.)
+
+def nan_at_the_end(x):
+    y = x * x
+    y[-1] = np.nan
+    return y
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (square, "✓ answer matches the reference on all 5 inputs"),
+    (lambda x: x * x + 1.0, "✗ answer: on input 0 (shape (3,)), the output differs at index (0,)"),
+    (lambda x: x[:2] * x[:2], "✗ answer: on input 0 (shape (3,)), the output has shape (2,), expected shape (3,)"),
+    (lambda x: "x squared", "✗ answer: on input 0 (shape (3,)), the output is a str ('x squared'), not numbers "
+                            "(expected an array of shape (3,))"),
+    (lambda x: None, "✗ answer: on input 0 (shape (3,)), the output is None, not numbers (expected an array of shape (3,))"),
+    (nan_at_the_end, "✗ answer: on input 0 (shape (3,)), the output holds NaN at index (2,), where"),
+])
+def test_check_function_on_each_kind_of_answer(answer, expected):
+    assert str(checks.check_function(answer, square, name="answer")).startswith(expected)
+
+
+def sgd_step(w, g, state):
+    return w - 0.1 * g, state
+
+
+@pytest.mark.parametrize("step, expected", [
+    (sgd_step, "✓ step follows SGD for all 5 steps"),
+    (lambda w, g, s: (w - 0.01 * g, s), "✗ step: after step 1 the weights differ at index (0,)"),
+    (lambda w, g, s: ((w - 0.1 * g)[:3], s), "✗ step: after step 1 the weights have shape (3,), expected shape (4,)"),
+    (lambda w, g, s: (str(w), s), "✗ step: after step 1 the weights are a str"),
+    (lambda w, g, s: w - 0.1 * g, "✗ step must return (new_w, new_state); at step 1 it returned a ndarray"),
+    (lambda w, g, s: (w * np.nan, s), "✗ step: after step 1 the weights hold NaN at index (0,)"),
+])
+def test_check_update_rule_on_each_kind_of_answer(step, expected):
+    assert str(checks.check_update_rule(step, keras.optimizers.SGD(0.1), name="step")).startswith(expected)
+
+
+def test_check_against_keras_reports_a_run_that_diverged_where_keras_did_not(monkeypatch):
+    """optlab's run hitting NaN stops early: the check says where, instead of comparing paths."""
+    from optlab import trajectories
+
+    run_many = trajectories.run_many
+
+    def diverging(runs, landscape, steps):
+        out = run_many(runs, landscape, steps=steps)
+        for key, run in out.items():
+            if key[1] == "optlab":
+                out[key] = type(run)(**{**run.__dict__, "path": run.path[:11], "losses": run.losses[:11]})
+        return out
+
+    monkeypatch.setattr(trajectories, "run_many", diverging)
+    result = checks.check_against_keras("sgd", {"plain": {}}, "quadratic", steps=50, learning_rate=0.1)
+    assert not result and "optlab's run stopped at step 10, Keras's at step 50" in result.message
+
+
+def test_check_against_keras_refuses_settings_of_the_wrong_type():
+    with pytest.raises(ValueError, match="settings must map at least one label"):
+        checks.check_against_keras("sgd", [{"learning_rate": 0.1}], "quadratic")

@@ -49,21 +49,33 @@ class CheckResult:
         printer.text(str(self))
 
 
-def _first_difference(got, expected, rtol, atol) -> str | None:
-    """None if ``got`` matches ``expected``, else a sentence on the first mismatch."""
-    got, expected = np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+def _first_difference(got, expected, rtol, atol, plural: bool = False) -> str | None:
+    """None if ``got`` matches ``expected``, else a sentence on the first mismatch.
+
+    The sentence continues a subject ("the output ...", or with ``plural``
+    "the weights ..."), so its verbs agree with it.
+    """
+    def verb(singular, many):
+        return many if plural else singular
+
+    expected = np.asarray(expected, dtype=np.float64)
+    numbers = _numbers(got)
+    if numbers is None:
+        wanted = f"an array of shape {expected.shape}" if expected.ndim else "a number"
+        return f"{verb('is', 'are')} {_kind(got)}, not numbers (expected {wanted})"
+    got = numbers
     if got.shape != expected.shape:
-        return f"has shape {got.shape}, expected shape {expected.shape}"
+        return f"{verb('has', 'have')} shape {got.shape}, expected shape {expected.shape}"
     if np.isnan(got).any() and not np.isnan(expected).any():
         index = tuple(int(i) for i in np.argwhere(np.isnan(got))[0])
-        return f"holds NaN at index {index}, where {expected[index]:.6g} was expected"
+        return f"{verb('holds', 'hold')} NaN at index {index}, where {expected[index]:.6g} was expected"
     close = np.isclose(got, expected, rtol=rtol, atol=atol)
     if close.all():
         return None
     index = tuple(int(i) for i in np.argwhere(~close)[0])
     where = f" at index {index}" if got.ndim else ""
-    return (f"differs{where}: got {got[index]:.6g}, expected {expected[index]:.6g} "
-            f"({int((~close).sum())} of {close.size} entries differ)")
+    count = f" ({int((~close).sum())} of {close.size} entries differ)" if close.size > 1 else ""
+    return f"{verb('differs', 'differ')}{where}: got {got[index]:.6g}, expected {expected[index]:.6g}{count}"
 
 
 def check_function(function, reference, inputs=None, *, n_random: int = 5, shape=(3,),
@@ -145,14 +157,28 @@ def check_update_rule(step, optimizer, *, steps: int = 5, shape=(4,), seed: int 
         if not isinstance(result, tuple) or len(result) != 2:
             return CheckResult(False, f"{name} must return (new_w, new_state); at step {k} it "
                                       f"returned {_count(result)}.")
-        w, state = np.asarray(result[0], dtype=np.float64), result[1]
-        difference = _first_difference(w, expected, rtol, atol)
+        difference = _first_difference(result[0], expected, rtol, atol, plural=True)
         if difference:
             hint = " (the first step already differs: check the update itself)" if k == 1 else (
                 " (step 1 matched, so the first update is right: check what changes from step to "
                 "step, the state you carry over or a term that depends on the step number)")
             return CheckResult(False, f"{name}: after step {k} the weights {difference}{hint}.")
+        w, state = np.asarray(result[0], dtype=np.float64), result[1]
     return CheckResult(True, f"{name} follows {type(optimizer).__name__} for all {steps} steps.")
+
+
+def _numbers(value):
+    """``value`` as a float64 array, or None if it is not numbers (None, text, a dict, ...)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _kind(value) -> str:
+    return "None" if value is None else f"a {type(value).__name__} ({str(value)[:40]!r})"
 
 
 def _describe(args) -> str:
