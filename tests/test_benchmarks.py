@@ -201,3 +201,72 @@ def test_recording_every_few_steps_keeps_those_steps_and_the_same_runs(quadratic
     assert sparse[1].diverged and sparse[1].diverged_at % 5 == 0 and sparse[1].diverged_at >= every[1].diverged_at
     with pytest.raises(ValueError, match="record_every must divide steps"):
         benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": 0.01})}, steps=20, record_every=3)
+
+
+def test_rescaled_quadratic_is_the_same_problem_in_other_units(quadratic):
+    c, k = 1000.0, 3
+    scaled = quadratic.rescaled(k, c)
+    d = np.ones(100)
+    d[k] = c
+    theta = np.random.default_rng(5).standard_normal((4, 100))
+    u = theta / d  # θ = D u
+    for part in ("train", "test"):
+        np.testing.assert_allclose(scaled.loss(u, part), quadratic.loss(theta, part), rtol=1e-9)
+        assert scaled.floor(part) == pytest.approx(quadratic.floor(part), rel=1e-9)
+    np.testing.assert_allclose(scaled.start * d, quadratic.start)
+    # the gradient in u is D times the gradient in θ: c times larger along k only
+    x_bar = quadratic.x_train.mean(axis=0)
+    g_theta = (theta - x_bar) @ quadratic.hessian
+    g_u = (u - scaled.x_train.mean(axis=0)) @ scaled.hessian
+    np.testing.assert_allclose(g_u, g_theta * d, rtol=1e-9, atol=1e-9)
+    assert scaled.hessian[k, k] == pytest.approx(c ** 2 * quadratic.hessian[k, k])
+    assert scaled.hessian[0, 1] == pytest.approx(quadratic.hessian[0, 1])
+    np.testing.assert_allclose(np.sort(scaled.eigenvalues), np.linalg.eigvalsh(scaled.hessian))
+    # the same mini-batches, in the new units
+    np.testing.assert_allclose(scaled.batch_means(10, 5, seed=2) * d, quadratic.batch_means(10, 5, seed=2), rtol=1e-6)
+    with pytest.raises(ValueError, match="coordinate must be below the dimension 100"):
+        quadratic.rescaled(100, 2.0)
+    with pytest.raises(ValueError, match="factor must be positive"):
+        quadratic.rescaled(0, 0.0)
+
+
+def test_by_label_groups_runs_in_order_and_by_settings():
+    runs = [SimpleNamespace(label=label, config={"batch_size": b, "seed": 0})
+            for label in ("A", "B") for b in (1, 10)]
+    assert list(benchmarks.by_label(runs)) == ["A", "B"]
+    assert benchmarks.by_label(runs)["B"] == runs[2:]
+    groups = benchmarks.by_label(runs, "batch_size")
+    assert list(groups) == [("A", 1), ("A", 10), ("B", 1), ("B", 10)] and groups[("A", 10)] == [runs[1]]
+    with pytest.raises(KeyError, match="no setting 'momentum'"):
+        benchmarks.by_label(runs, "momentum")
+    with pytest.raises(TypeError, match="needs runs with a label"):
+        benchmarks.by_label([SimpleNamespace(config={})])
+
+
+def test_tuned_summary_tunes_on_one_metric_and_reports_another():
+    def run(rate, seed, train, test):
+        scores = {"train_loss": train, "test_loss": test}
+        return SimpleNamespace(config={"learning_rate": rate, "seed": seed}, final=lambda m: scores[m],
+                               diverged=bool(np.isnan(test)))
+
+    a = [run(0.01, 0, 5.0, 1.0), run(0.01, 1, 5.0, 1.2), run(0.1, 0, 2.0, 3.0), run(0.1, 1, 2.5, 2.0),
+         run(1.0, 0, 3.0, 1.1), run(1.0, 1, np.nan, np.nan)]
+    b = [run(0.01, 0, 1.0, 4.0), run(0.01, 1, 1.0, 6.0), run(0.1, 0, 2.0, 5.0), run(0.1, 1, 2.0, 5.0)]
+    summary = benchmarks.tuned_summary({"a": a, "b": b}, "train_loss", "test_loss", within=1.5)
+    assert list(summary) == ["a", "b"]
+    s = summary["a"]
+    # seed 0's training losses 5, 2, 3: the pick is 0.1; its test losses 3 and 2
+    assert s.best == 0.1 and not s.at_edge and [r.config["seed"] for r in s.runs] == [0, 1]
+    np.testing.assert_array_equal(s.scores, [3.0, 2.0])
+    assert (s.mean, s.low, s.high) == (2.5, 2.0, 3.0)
+    # mean test losses 1.1, 2.5, NaN: within 1.5 of 1.1 are 0.01 and 0.1; 1.0 has a diverged seed
+    np.testing.assert_array_equal(s.near_best, [0.01, 0.1])
+    assert s.lowest_diverged == 1.0
+    t = summary["b"]
+    assert t.best == 0.01 and t.at_edge and t.lowest_diverged is None and t.mean == 5.0
+    np.testing.assert_array_equal(t.near_best, [0.01, 0.1])  # means 5 and 5
+    assert len(benchmarks.tuned_summary({"b": b}, "train_loss", "test_loss")["b"].near_best) == 0
+    higher = benchmarks.tuned_summary({"b": b}, "train_loss", "test_loss", within=0.0, higher_is_better=True)["b"]
+    np.testing.assert_array_equal(higher.near_best, [0.01, 0.1])
+    with pytest.raises(ValueError, match="groups must map at least one label"):
+        benchmarks.tuned_summary({}, "train_loss", "test_loss")

@@ -122,3 +122,16 @@ def test_adamw_without_weight_decay_points_to_adam():
 def test_unknown_implementation_is_refused():
     with pytest.raises(ValueError, match="Unknown implementation 'torch'.*keras, optlab"):
         optimizers.create("sgd", implementation="torch")
+
+
+def test_memory_of_builds_each_candidate_and_counts_its_state():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    weights = model.count_params()  # 3·4 + 4 + 4·2 + 2 = 26
+    memory = optimizers.memory_of({"SGD": ("sgd", {}), "Momentum": ("sgd", {"momentum": 0.9}),
+                                   "Adagrad": ("adagrad", {}), "Adam": ("adam", {})}, model.trainable_variables)
+    assert weights == 26
+    assert memory == {"SGD": 0, "Momentum": 4 * 26, "Adagrad": 4 * 26, "Adam": 8 * 26}
+    with pytest.raises(TypeError, match="x: expected \\(name, hyperparameters dict\\)"):
+        optimizers.memory_of({"x": "sgd"}, model.trainable_variables)
+    with pytest.raises(ValueError, match="variables must hold at least one variable"):
+        optimizers.memory_of({"SGD": ("sgd", {})}, [])

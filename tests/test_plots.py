@@ -175,3 +175,22 @@ def test_paths_on_landscapes_refuses_setups_of_the_wrong_form(setups):
     with pytest.raises(ValueError, match="setups"):
         plots.paths_on_landscapes(setups)
     plt.close("all")
+
+
+def test_plot_sweep_takes_lists_of_runs_as_a_sweep():
+    from optlab.training import Run, Sweep
+
+    def run(rate, seed, accuracy, diverged=False):
+        return Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.ones(3),
+                   epochs={"test_accuracy": np.array([accuracy])}, wall_time=0.0,
+                   diverged_at=1 if diverged else None)
+
+    runs = [run(0.1, 0, 0.5), run(0.1, 1, 0.7), run(1.0, 0, 0.6), run(1.0, 1, 0.8), run(10.0, 0, 0.0, diverged=True),
+            run(10.0, 1, 0.3)]
+    from_sweep = plots.plot_sweep({"a": Sweep(runs=runs, wall_time=1.0)})
+    from_list = plots.plot_sweep({"a": runs})
+    for line, same in zip(from_sweep.get_lines(), from_list.get_lines(), strict=True):
+        np.testing.assert_array_equal(line.get_xydata(), same.get_xydata())
+    np.testing.assert_allclose(from_list.get_lines()[0].get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
+    with pytest.raises(ValueError, match="a: no runs to plot"):
+        plots.plot_sweep({"a": []})

@@ -14,8 +14,9 @@ r"""Published test problems and protocols for comparing optimizers.
   :func:`optlab.trajectories.run_sweep` does on 2-D landscapes.
 - :func:`tune_then_rerun` is the DeepOBS protocol: pick the best setting on one
   seed, report it over all seeds; :func:`table` and :func:`near_best` read a
-  sensitivity curve. They accept the runs of :func:`run_stacked` and of
-  :func:`optlab.training.sweep` alike.
+  sensitivity curve; :func:`tuned_summary` applies all three to every group of
+  runs that :func:`by_label` makes. They accept the runs of :func:`run_stacked`
+  and of :func:`optlab.training.sweep` alike.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from . import training as _training
 __all__ = [
     "StochasticQuadratic", "LeastSquares", "StackedRun", "haar_rotation", "stochastic_quadratic",
     "wilson_classification", "run_stacked", "table", "tune_then_rerun", "near_best",
-    "classification_error",
+    "classification_error", "by_label", "TunedSummary", "tuned_summary",
 ]
 
 
@@ -116,6 +117,36 @@ class StochasticQuadratic:
             order = rng.permutation(n)[: per_epoch * batch_size]
             means.append(self.x_train[order].reshape(per_epoch, batch_size, -1).mean(axis=1))
         return np.concatenate(means)[:steps].astype(np.float32)
+
+    def rescaled(self, coordinate: int, factor: float) -> "StochasticQuadratic":
+        r"""The same problem with coordinate ``k`` measured in other units: :math:`\theta_k = c\,u_k`.
+
+        The new parameter is :math:`u = D^{-1}\theta` with :math:`D = \mathrm{diag}(1, \dots, c, \dots, 1)`
+        (:math:`c` = ``factor`` at position ``k`` = ``coordinate``), so
+        :math:`\ell(\theta; x) = \tfrac12(u - D^{-1}x)^\top DQD\,(u - D^{-1}x)`: the
+        Hessian becomes :math:`DQD` (row and column ``k`` times :math:`c`, the diagonal
+        entry :math:`Q_{kk}` times :math:`c^2`), the examples and the start are
+        divided by :math:`c` along ``k``, and the gradient in :math:`u` is
+        :math:`D\,\nabla_\theta\ell`, :math:`c` times larger along ``k``. This is what
+        multiplying one input feature of a network by :math:`c` does to the weights
+        that read it: the product :math:`w\cdot(c\,x)` makes :math:`c\,w` the weight in
+        the old units. Every loss, the floors and the mini-batches (same seeds) are
+        those of the original problem at the mapped point :math:`\theta = Du`.
+        """
+        coordinate = _validation.whole_number("coordinate", coordinate, minimum=0)
+        if coordinate >= self.dim:
+            raise ValueError(f"coordinate must be below the dimension {self.dim}; got {coordinate}.")
+        factor = _validation.in_interval("factor", factor, 0.0, np.inf)
+        if factor == 0.0:
+            raise ValueError("factor must be positive; got 0.")
+        scale = np.ones(self.dim)
+        scale[coordinate] = factor
+        hessian = self.hessian * scale[:, None] * scale[None, :]
+        return StochasticQuadratic(
+            name=f"{self.name}, coordinate {coordinate} × {factor:g}", hessian=hessian,
+            eigenvalues=np.linalg.eigvalsh(hessian), x_train=self.x_train / scale, x_test=self.x_test / scale,
+            start=self.start / scale,
+        )
 
     def _stacked(self, tf, streams, steps):
         """For :func:`run_stacked`: the gradient of every row (each with its own
@@ -469,3 +500,92 @@ def near_best(values, scores, within: float, higher_is_better: bool = False) -> 
     with np.errstate(invalid="ignore"):
         ok = (means >= best - within) if higher_is_better else (means <= best + within)
     return values[ok & ~np.isnan(means)]
+
+
+def by_label(runs, *keys) -> dict:
+    """Group runs by their ``label`` (and by the ``config`` values of ``keys``), in order of first appearance.
+
+    ``by_label(runs)`` maps each label to its runs; ``by_label(runs,
+    "batch_size")`` maps ``(label, batch_size)`` to the runs with both. Runs
+    without a ``label`` (those of :func:`optlab.training.sweep`) are refused.
+    """
+    groups = {}
+    for run in runs:
+        if not hasattr(run, "label"):
+            raise TypeError(f"by_label needs runs with a label (from run_stacked); got {type(run).__name__}.")
+        missing = [key for key in keys if key not in run.config]
+        if missing:
+            raise KeyError(f"run {run.label!r} has no setting {missing[0]!r}; settings: {sorted(run.config)}.")
+        key = (run.label, *(run.config[k] for k in keys)) if keys else run.label
+        groups.setdefault(key, []).append(run)
+    if not groups:
+        raise ValueError("by_label needs at least one run.")
+    return groups
+
+
+@dataclass(frozen=True)
+class TunedSummary:
+    """One group's line of :func:`tuned_summary`.
+
+    Attributes:
+        best: the tuned value of ``by`` (picked on the tuning seed by ``tune_metric``).
+        runs: the runs at ``best``, in seed order (the rerun).
+        scores: ``report_metric`` of those runs (NaN where one diverged).
+        values: the grid of ``by``, sorted.
+        near_best: the values whose mean ``report_metric`` over seeds is within
+            ``within`` of the best mean (empty if ``within`` was None).
+        at_edge: whether ``best`` is the grid's smallest or largest value.
+        lowest_diverged: the smallest value at which any seed diverged, or None.
+    """
+
+    best: float
+    runs: list = field(repr=False)
+    scores: np.ndarray
+    values: np.ndarray = field(repr=False)
+    near_best: np.ndarray
+    at_edge: bool
+    lowest_diverged: float | None
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+    @property
+    def low(self) -> float:
+        return float(np.min(self.scores))
+
+    @property
+    def high(self) -> float:
+        return float(np.max(self.scores))
+
+
+def tuned_summary(groups: dict, tune_metric: str, report_metric: str, within: float | None = None,
+                  higher_is_better: bool | None = None, by: str = "learning_rate", tune_seed: int = 0) -> dict:
+    """The protocol for every group of runs: tune, rerun, read the sensitivity curve.
+
+    For each ``{key: runs}`` of ``groups`` (one optimizer's grid, e.g. from
+    :func:`by_label`): :func:`tune_then_rerun` on ``tune_metric`` and
+    ``tune_seed``, ``report_metric`` of the chosen runs, :func:`near_best` of
+    the mean ``report_metric`` within ``within`` (``higher_is_better``
+    defaults to "accuracy" in ``report_metric``), whether the pick is at an
+    end of the grid, and the lowest value of ``by`` where a seed diverged
+    (NaN in the :func:`table` of ``report_metric``). Returns ``{key:
+    TunedSummary}`` in the order of ``groups``.
+    """
+    if not isinstance(groups, dict) or not groups:
+        raise ValueError("groups must map at least one label to its runs (benchmarks.by_label makes it).")
+    if higher_is_better is None:
+        higher_is_better = _higher_is_better(report_metric)
+    summaries = {}
+    for key, runs in groups.items():
+        runs = list(runs)
+        best, chosen = tune_then_rerun(runs, tune_metric, by=by, tune_seed=tune_seed)
+        values, scores = table(runs, report_metric, by=by)
+        good = values[:0] if within is None else near_best(values, scores, within, higher_is_better)
+        unstable = values[np.isnan(scores).any(axis=1)]
+        summaries[key] = TunedSummary(
+            best=best, runs=chosen, scores=np.array([run.final(report_metric) for run in chosen]),
+            values=values, near_best=good, at_edge=bool(best in (values[0], values[-1])),
+            lowest_diverged=float(unstable.min()) if len(unstable) else None,
+        )
+    return summaries

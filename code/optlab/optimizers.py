@@ -36,7 +36,7 @@ from keras import ops
 from . import _validation
 
 __all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "create", "names",
-           "elementwise_class", "refuse_coupling", "grid", "state_variables", "state_bytes"]
+           "elementwise_class", "refuse_coupling", "grid", "state_variables", "state_bytes", "memory_of"]
 
 
 def _fraction(name: str, value) -> float:
@@ -559,3 +559,26 @@ def state_variables(optimizer) -> list:
 def state_bytes(optimizer) -> int:
     """Bytes of :func:`state_variables`: the memory an optimizer adds to a model's weights."""
     return int(sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in state_variables(optimizer)))
+
+
+def memory_of(candidates: dict, variables, implementation: str = "keras") -> dict:
+    """Bytes of optimizer state for each candidate built on ``variables``: ``{label: state_bytes}``.
+
+    ``candidates`` maps a label to ``(name, hyperparameters)`` (a name of
+    :func:`names`); each optimizer is made with :func:`create` and built on
+    ``variables`` (a model's ``trainable_variables``), then measured with
+    :func:`state_bytes`. Nothing is trained.
+    """
+    if not isinstance(candidates, dict) or not candidates:
+        raise ValueError("candidates must map at least one label to (name, hyperparameters).")
+    variables = list(variables)
+    if not variables:
+        raise ValueError("variables must hold at least one variable (a model's trainable_variables).")
+    memory = {}
+    for label, spec in candidates.items():
+        if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)):
+            raise TypeError(f"{label}: expected (name, hyperparameters dict); got {spec!r}.")
+        optimizer = create(spec[0], implementation=implementation, **spec[1])
+        optimizer.build(variables)
+        memory[label] = state_bytes(optimizer)
+    return memory

@@ -253,7 +253,10 @@ def plot_sweep(sweeps, metric: str = "test_accuracy", by: str = "learning_rate",
                how: str = "final", ax=None, title: str | None = None):
     """``metric`` against ``by`` (log scale) for one :class:`~optlab.training.Sweep` or ``{label: Sweep}``.
 
-    The line is the mean over seeds and the band spans the seeds' minimum to
+    Instead of a Sweep, a list of runs will do (anything with ``config``,
+    ``diverged`` and ``final(metric)``: the runs of a sweep, or the
+    :class:`~optlab.benchmarks.StackedRun` objects of one label, as
+    :func:`optlab.benchmarks.by_label` groups them). The line is the mean over seeds and the band spans the seeds' minimum to
     maximum. Settings where any seed diverged are marked with a cross on the
     top edge of the axes instead of a point, so a divergence cliff shows as
     crosses, not as a line plunging to garbage.
@@ -263,7 +266,14 @@ def plot_sweep(sweeps, metric: str = "test_accuracy", by: str = "learning_rate",
         sweeps = {None: sweeps}
     for i, (label, sweep) in enumerate(sweeps.items()):
         color = PATH_COLORS[i % len(PATH_COLORS)]
-        values, table = sweep.table(metric, by=by, how=how)
+        if hasattr(sweep, "table"):
+            values, table = sweep.table(metric, by=by, how=how)
+        else:
+            from . import training  # imported here: training imports TensorFlow
+            runs = list(sweep)
+            if not runs:
+                raise ValueError(f"{label}: no runs to plot.")
+            values, table = training.runs_table(runs, metric, by, how)
         ok = ~np.isnan(table).any(axis=1)
         if ok.any():
             ax.plot(values[ok], table[ok].mean(axis=1), "o-", color=color, label=label)
