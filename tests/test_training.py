@@ -290,3 +290,67 @@ def test_a_sweep_times_each_of_its_epochs_within_its_wall_time(small):
     assert sweep.epoch_times.shape == (3,) and np.all(sweep.epoch_times > 0)
     assert sweep.epoch_times.sum() <= sweep.wall_time
     assert training.Sweep(runs=sweep.runs, wall_time=1.0).epoch_times is None  # hand-made sweeps still work
+
+
+def _one_run(step_loss):
+    return training.Run(config={}, step_loss=np.array(step_loss, float), epochs={"loss": np.array([2.3])},
+                        wall_time=0.0, diverged_at=None)
+
+
+def test_range_test_read_from_a_sweep_copy_equals_the_separate_range_test():
+    mnist = data.mnist1d()
+    split = data.Split("part", mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:200], mnist.y_test[:200],
+                       classes=10)
+    schedule = training.range_test_schedule(start=1e-3, stop=100.0, steps=40)
+    sweep = training.sweep("sgd", split, epochs=4, batch_size=100, seeds=[0], learning_rate=[schedule, 0.1])
+    from_sweep = training.range_test_of(sweep.runs[0], schedule)
+    separate = training.lr_range_test(optimizers.create("sgd", learning_rate=0.1), split, start=1e-3, stop=100.0,
+                                      steps=40)
+    assert len(from_sweep.losses) == len(separate.losses)
+    np.testing.assert_allclose(from_sweep.learning_rates, separate.learning_rates, rtol=1e-6)
+    np.testing.assert_allclose(from_sweep.losses[:-3], separate.losses[:-3], rtol=1e-4)
+    np.testing.assert_allclose(from_sweep.losses, separate.losses, rtol=1e-2)  # the blow-up amplifies rounding
+    assert from_sweep.minimum == pytest.approx(separate.minimum, rel=1e-6)
+
+
+def test_range_test_helpers_refuse_bad_input():
+    with pytest.raises(ValueError, match="stop must exceed start"):
+        training.range_test_schedule(start=1.0, stop=0.1)
+    with pytest.raises(TypeError, match="schedule must come from optlab.training.range_test_schedule"):
+        training.range_test_of(_one_run([2.4]), 0.1)
+    with pytest.raises(ValueError, match="at least one step loss"):
+        training.range_test_of(_one_run([]), training.range_test_schedule())
+
+
+def _fake_run(seed, rate, loss=1.0, diverged_at=None, **extra):
+    return training.Run(config={"learning_rate": rate, "seed": seed, **extra}, step_loss=np.array([loss]),
+                        epochs={"test_accuracy": np.array([loss])}, wall_time=0.0, diverged_at=diverged_at)
+
+
+def test_select_runs_keeps_the_runs_with_every_given_setting_and_matches_schedules_by_identity():
+    schedule = training.warmup_cosine(0.1, 2, 10)
+    runs = [_fake_run(0, 0.1, wd=0.0), _fake_run(1, 0.1, wd=0.0), _fake_run(0, 0.1, wd=1.0), _fake_run(0, schedule)]
+    assert training.select_runs(runs, learning_rate=0.1, wd=0.0) == runs[:2]
+    assert training.select_runs(runs, learning_rate=schedule) == runs[3:]
+    assert training.select_runs(runs, learning_rate=0.1, seed=0) == [runs[0], runs[2]]
+    with pytest.raises(KeyError, match="no run has a setting 'weight_decay'"):
+        training.select_runs(runs, weight_decay=0.0)
+    with pytest.raises(ValueError, match="no run has"):
+        training.select_runs(runs, learning_rate=0.3)
+
+
+def test_spread_text_gives_mean_lowest_and_highest_and_nan_for_a_diverged_run():
+    assert training.spread_text([_fake_run(0, 0.1, 0.6), _fake_run(1, 0.1, 0.7)]) == "0.650 [0.600, 0.700]"
+    assert "nan" in training.spread_text([_fake_run(0, 0.1, 0.6), _fake_run(1, 0.1, 0.7, diverged_at=3)])
+    with pytest.raises(ValueError, match="at least one run"):
+        training.spread_text([])
+
+
+def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_zero():
+    schedule = training.warmup_cosine(0.03, 40, 400)
+    rates = [float(schedule(step)) for step in (0, 20, 40, 220, 400, 500)]
+    np.testing.assert_allclose(rates, [0.0, 0.015, 0.03, 0.015, 0.0, 0.0], atol=1e-7)
+    with pytest.raises(ValueError, match="must exceed warmup_steps"):
+        training.warmup_cosine(0.03, 40, 40)
+    with pytest.raises(ValueError, match="peak"):
+        training.warmup_cosine(-1.0, 4, 40)

@@ -41,7 +41,8 @@ from . import optimizers as _optimizers
 __all__ = [
     "Run", "Sweep", "StackedDense", "BatchLoss", "LRRangeTest", "RangeTestResult",
     "initial_weights", "mlp", "stacked_mlp", "batch_order", "train", "sweep", "lr_range_test",
-    "setting_values", "runs_table",
+    "range_test_schedule", "range_test_of", "setting_values", "runs_table",
+    "select_runs", "spread_text", "warmup_cosine",
 ]
 
 @dataclass(frozen=True)
@@ -151,6 +152,64 @@ def runs_table(runs, metric: str = "test_accuracy", by: str = "learning_rate", h
         if not run.diverged:
             table[i, j] = run.final(metric) if how == "final" else run.best(metric)
     return rows, table
+
+
+def select_runs(runs, **config) -> list:
+    """The runs whose ``config`` has every given value, in their order (e.g. one setting's seeds).
+
+    ``select_runs(sweep.runs, learning_rate=0.01, weight_decay=0.0)`` keeps the
+    runs with both; a schedule is matched by identity (``is``), a number by
+    ``==``. A setting that no run has is refused (a misspelt name would
+    otherwise match nothing silently); so is a selection that matches nothing.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("select_runs needs at least one run.")
+    known = set().union(*(run.config for run in runs))
+    for name in config:
+        if name not in known:
+            raise KeyError(f"no run has a setting {name!r}; settings: {sorted(known)}.")
+
+    def same(a, b):
+        return a is b or (not callable(a) and not callable(b) and a == b)
+
+    chosen = [run for run in runs
+              if all(name in run.config and same(run.config[name], value) for name, value in config.items())]
+    if not chosen:
+        raise ValueError(f"no run has {config}; check the values against the sweep's grid.")
+    return chosen
+
+
+def spread_text(runs, metric: str = "test_accuracy", digits: int = 3) -> str:
+    """``"mean [lowest, highest]"`` of the runs' last-epoch ``metric`` (e.g. over seeds), rounded to ``digits``.
+
+    A diverged run counts as NaN, so any divergence shows as ``nan``.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("spread_text needs at least one run.")
+    digits = _validation.whole_number("digits", digits, minimum=0)
+    values = np.array([np.nan if run.diverged else run.final(metric) for run in runs])
+    return f"{np.mean(values):.{digits}f} [{np.min(values):.{digits}f}, {np.max(values):.{digits}f}]"
+
+
+def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
+    r"""Keras's linear warm-up + cosine decay: :math:`\eta_t = \text{peak}\cdot t/w` for :math:`t < w`,
+    then :math:`\text{peak}\cdot\tfrac12\bigl(1 + \cos(\pi\min(t - w, T - w)/(T - w))\bigr)`.
+
+    ``w`` is ``warmup_steps``, ``T`` is ``total_steps``; the rate is 0 at step
+    0, ``peak`` at step ``w`` and 0 from step ``T`` on. Returns
+    ``keras.optimizers.schedules.CosineDecay(0.0, T - w, warmup_target=peak,
+    warmup_steps=w)``.
+    """
+    peak = _validation.positive_number("peak", peak)
+    warmup_steps = _validation.whole_number("warmup_steps", warmup_steps, minimum=0)
+    total_steps = _validation.whole_number("total_steps", total_steps, minimum=1)
+    if total_steps <= warmup_steps:
+        raise ValueError(f"total_steps ({total_steps}) must exceed warmup_steps ({warmup_steps}): "
+                         f"the cosine needs at least one step.")
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps - warmup_steps,
+                                                  warmup_target=peak, warmup_steps=warmup_steps)
 
 
 def initial_weights(layer_sizes, seed: int) -> list:
@@ -475,16 +534,74 @@ class LRRangeTest(keras.callbacks.Callback):
         loss = float(logs["batch_loss"])
         self._rates.append(self.learning_rate_at(len(self._rates)))
         self._losses.append(loss)
-        k, beta = len(self._losses), self.smoothing
-        self._average = beta * self._average + (1 - beta) * loss
-        self._smoothed.append(self._average / (1 - beta ** k))  # bias-corrected moving average
-        best = min(self._smoothed)
-        if k >= self.steps or not math.isfinite(self._smoothed[-1]) or self._smoothed[-1] > self.stop_factor * best:
+        self._average, smoothed = _smoothed_loss(self._average, loss, len(self._losses), self.smoothing)
+        self._smoothed.append(smoothed)
+        if len(self._losses) >= self.steps or _past_the_minimum(self._smoothed, self.stop_factor):
             self.model.stop_training = True
 
     @property
     def result(self) -> RangeTestResult:
         return RangeTestResult(np.array(self._rates), np.array(self._losses), np.array(self._smoothed))
+
+
+def _smoothed_loss(average: float, loss: float, k: int, beta: float) -> tuple:
+    """One step of the range test's bias-corrected moving average: (new average, smoothed loss at step k)."""
+    average = beta * average + (1 - beta) * loss
+    return average, average / (1 - beta ** k)
+
+
+def _past_the_minimum(smoothed: list, stop_factor: float) -> bool:
+    """The range test's stop: the latest smoothed loss is NaN or ``stop_factor`` times the lowest so far."""
+    return not math.isfinite(smoothed[-1]) or smoothed[-1] > stop_factor * min(smoothed)
+
+
+def range_test_schedule(start: float = 1e-4, stop: float = 10.0, steps: int = 100):
+    r"""The LR range test's rates as a Keras schedule, for one copy of a :func:`sweep`.
+
+    Step k gets :math:`\eta_k = \eta_\text{start}(\eta_\text{stop}/\eta_\text{start})^{k/(\text{steps}-1)}`,
+    the exponential ramp of :class:`LRRangeTest` (Keras's ``ExponentialDecay``
+    with ``decay_rate`` = stop/start > 1). After ``steps`` the rate keeps
+    growing; :func:`range_test_of` reads only the first ``steps``.
+
+    >>> schedule = range_test_schedule(1e-4, 10.0, steps=100)
+    >>> result = range_test_of(sweep("adam", data, epochs=1, learning_rate=[schedule, 0.001]).runs[0], schedule)
+    """
+    start = _validation.positive_number("start", start)
+    stop = _validation.positive_number("stop", stop)
+    if stop <= start:
+        raise ValueError(f"stop must exceed start; got start={start}, stop={stop}.")
+    steps = _validation.whole_number("steps", steps, minimum=2)
+    return keras.optimizers.schedules.ExponentialDecay(start, decay_steps=steps - 1, decay_rate=stop / start)
+
+
+def range_test_of(run, schedule, *, smoothing: float = 0.9, stop_factor: float = 4.0) -> RangeTestResult:
+    """The LR range test read from a sweep's copy trained with :func:`range_test_schedule`.
+
+    Applies :class:`LRRangeTest`'s rules to ``run.step_loss``: the same
+    bias-corrected moving average, and the stop at the schedule's last step,
+    at a NaN, or once the smoothed loss exceeds ``stop_factor`` times its
+    lowest value (that step included). A sweep's copy follows the run
+    :func:`train` would, with the same seed and batches, so the result equals
+    :func:`lr_range_test`'s up to float32 rounding, for the cost of one more
+    stacked copy instead of a separate ``model.fit``.
+    """
+    steps = getattr(schedule, "decay_steps", None)
+    if steps is None or not hasattr(schedule, "decay_rate"):
+        raise TypeError("schedule must come from optlab.training.range_test_schedule.")
+    smoothing = _validation.in_interval("smoothing", smoothing, 0.0, 1.0)
+    stop_factor = _validation.in_interval("stop_factor", stop_factor, 1.0, math.inf)
+    losses = np.asarray(getattr(run, "step_loss", None), dtype=np.float64)
+    if losses.ndim != 1 or len(losses) == 0:
+        raise ValueError("run must be a training Run with at least one step loss.")
+    rates, kept, smoothed, average = [], [], [], 0.0
+    for k, loss in enumerate(losses[: int(steps) + 1], start=1):
+        rates.append(float(schedule.initial_learning_rate * schedule.decay_rate ** ((k - 1) / steps)))
+        kept.append(float(loss))
+        average, value = _smoothed_loss(average, float(loss), k, smoothing)
+        smoothed.append(value)
+        if _past_the_minimum(smoothed, stop_factor):
+            break
+    return RangeTestResult(np.array(rates), np.array(kept), np.array(smoothed))
 
 
 def lr_range_test(optimizer, data, *, start: float = 1e-4, stop: float = 10.0, steps: int = 100,
@@ -522,22 +639,23 @@ def _compiled_epoch(model, optimizer, data, order_shape, xla):
         errors = ops.mean(ops.square(outputs[..., 0] - targets), axis=-1)
         return errors, ops.zeros_like(errors)
 
+    def step(k, losses, accuracies, order):
+        with tf.GradientTape() as tape:
+            loss, accuracy = per_copy(tf.gather(x, order[k]), tf.gather(y, order[k]))
+            total = ops.sum(loss)  # ∂total/∂(copy c's weights) = ∂loss_c/∂(copy c's weights)
+        optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
+        return k + 1, losses.write(k, loss), accuracies.write(k, accuracy), order
+
     def epoch(order):  # order: (steps, copies, batch)
         steps = order.shape[0]
-        losses = tf.TensorArray(tf.float32, size=steps)
-        accuracies = tf.TensorArray(tf.float32, size=steps)
-        for k in tf.range(steps):
-            with tf.GradientTape() as tape:
-                loss, accuracy = per_copy(tf.gather(x, order[k]), tf.gather(y, order[k]))
-                total = ops.sum(loss)  # ∂total/∂(copy c's weights) = ∂loss_c/∂(copy c's weights)
-            optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
-            losses = losses.write(k, loss)
-            accuracies = accuracies.write(k, accuracy)
+        start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps), order)
+        # an explicit loop, so the function needs no autograph conversion (which would rewrite Keras's code too)
+        _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
         test_loss, test_accuracy = per_copy(ops.broadcast_to(x_test, (copies, *x_test.shape)),
                                             ops.broadcast_to(y_test, (copies, *y_test.shape)))
         return losses.stack(), accuracies.stack(), test_loss, test_accuracy
 
-    return tf.function(epoch, jit_compile=xla).get_concrete_function(
+    return tf.function(epoch, jit_compile=xla, autograph=False).get_concrete_function(
         tf.TensorSpec(order_shape, tf.int32))
 
 
