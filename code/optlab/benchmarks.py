@@ -409,19 +409,28 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
         values = [losses_of(flat(variable)) for variable in variables]
         return tf.stack([tf.concat([v[name] for v in values], axis=0) for name in names])
 
+    def update(k):
+        for optimizer, variable, gradient_at in zip(opts, variables, gradients):
+            optimizer.apply_gradients([(gradient_at(k), variable)])
+        return (k + 1,)
+
+    def between_records(r, record):  # record at step r·record_every, then update up to the next record
+        record = record.write(r, measured())
+        first = r * record_every
+        last = tf.minimum(first + record_every, steps)
+        tf.while_loop(lambda k: k < last, update, (first,))
+        return r + 1, record
+
     def loop():
         record = tf.TensorArray(tf.float32, size=records, element_shape=(len(names), int(offsets[-1])))
-        for k in tf.range(steps + 1):
-            if k % record_every == 0:
-                record = record.write(k // record_every, measured())
-            if k < steps:
-                for optimizer, variable, gradient_at in zip(opts, variables, gradients):
-                    optimizer.apply_gradients([(gradient_at(k), variable)])
+        _, record = tf.while_loop(lambda r, record: r < records, between_records, (tf.constant(0), record))
         return record.stack()
 
     # Traced once and called once; calling the concrete function directly keeps
     # TensorFlow from warning about retracing when a notebook makes many calls.
-    recorded = tf.function(loop).get_concrete_function()().numpy()  # (records, losses, rows)
+    # Explicit tf.while_loops need no autograph conversion, which would also
+    # rewrite every optimizer's Keras code and double the time to trace.
+    recorded = tf.function(loop, autograph=False).get_concrete_function()().numpy()  # (records, losses, rows)
     runs = []
     for g, ((label, cls, rows), variable) in enumerate(zip(groups, variables)):
         final = variable.numpy().reshape(-1, dim)
