@@ -209,3 +209,19 @@ def test_student_edition_site_hides_every_solution(student_edition):
 def test_the_student_edition_is_not_written_over_the_sources(tmp_path):
     with pytest.raises(ValueError, match="outside the course's sources"):
         course.write_student_edition(ROOT / "chapters")
+
+
+def test_instructor_guide_places_every_exercise_and_names_no_other():
+    guide = (ROOT / "instructors.md").read_text()
+    labels = {solution.label for path in NOTEBOOKS for solution in course.solutions(nbformat.read(path, as_version=4))}
+    named = set(re.findall(r"`([a-z]+(?:-[a-z0-9]+)+)`", guide))
+    assert labels <= named, f"exercises missing from instructors.md: {sorted(labels - named)}"
+    assert not named - labels, f"instructors.md names unknown exercises: {sorted(named - labels)}"
+    for path in NOTEBOOKS:
+        assert f"(chapters/{path.name})" in guide, f"instructors.md does not list {path.name}"
+
+
+def test_student_edition_leaves_out_the_instructor_guide(student_edition):
+    toc = (student_edition / "_toc.yml").read_text()
+    assert "instructors" not in toc and "chapters/01-gradient-descent" in toc
+    assert not (student_edition / "instructors.md").exists()

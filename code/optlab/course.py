@@ -215,11 +215,24 @@ def student_notebook(nb):
     return nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata, nbformat_minor=nb.nbformat_minor)
 
 
+def _student_toc(toc: str) -> str:
+    """The table of contents without the part for instructors (its page stays out of the edition)."""
+    import yaml
+
+    data = yaml.safe_load(toc)
+    data["parts"] = [part for part in data.get("parts", [])
+                     if not any(chapter.get("file") == INSTRUCTOR_GUIDE for chapter in part.get("chapters", []))]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+INSTRUCTOR_GUIDE = "instructors"
+
+
 def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
     """Write the student edition of the book to ``out``; return its chapter notebooks.
 
     ``out`` gets the book's pages and configuration (with ``hide_solutions:
-    true``), ``code/`` and ``data/``, and every chapter as
+    true``, and without the instructors' guide), ``code/`` and ``data/``, and every chapter as
     :func:`student_notebook` makes it. ``out`` must not be inside ``chapters/``
     and is replaced if it exists.
     """
@@ -232,8 +245,8 @@ def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> list[
     if out.exists():
         shutil.rmtree(out)
     (out / "chapters").mkdir(parents=True)
-    for name in ("_toc.yml", "intro.md"):
-        shutil.copy2(root / name, out / name)
+    shutil.copy2(root / "intro.md", out / "intro.md")
+    (out / "_toc.yml").write_text(_student_toc((root / "_toc.yml").read_text()))
     config = (root / "_config.yml").read_text()
     if "hide_solutions: false" not in config:
         raise ValueError("_config.yml must set hide_solutions: false for the student edition to flip it")

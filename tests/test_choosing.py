@@ -1,0 +1,179 @@
+"""The flowcharts draw one box per node and one arrow per edge; diagnose names the symptom a history shows."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+from optlab import choosing, training  # noqa: E402
+
+
+def count(ax, kind):
+    return sum(isinstance(patch, kind) for patch in ax.patches)
+
+
+def branches(n):
+    verdicts = list(choosing.VERDICT_COLORS)
+    return [choosing.Branch(f"branch {i}", "some advice " * 5, verdicts[i % 4], "a correction") for i in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_plot_branches_draws_a_box_per_branch_plus_the_title_and_an_arrow_between_consecutive_boxes(n):
+    ax = choosing.plot_branches(branches(n), title="checked")
+    assert count(ax, FancyBboxPatch) == n + 1
+    assert count(ax, FancyArrowPatch) == n
+
+
+def test_plot_branches_colours_each_box_by_its_verdict():
+    ax = choosing.plot_branches(branches(4))
+    faces = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert faces == [choosing.VERDICT_COLORS[v] for v in choosing.VERDICT_COLORS]
+
+
+def test_plot_branches_wraps_long_text_into_more_lines():
+    short = choosing.plot_branches(branches(1), wrap=200)
+    long = choosing.plot_branches(branches(1), wrap=20)
+    assert len(long.texts) > len(short.texts)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_plot_decisions_draws_question_and_answer_boxes_a_default_box_and_yes_and_no_arrows(n):
+    questions = [choosing.Question(f"question {i}?", "do this " * 4, "chapter 8") for i in range(n)]
+    ax = choosing.plot_decisions(questions, "otherwise this", title="tree")
+    assert count(ax, FancyBboxPatch) == 2 * n + 1
+    assert count(ax, FancyArrowPatch) == 2 * n
+    labels = [text.get_text() for text in ax.texts]
+    assert labels.count("yes") == n and labels.count("no") == n
+
+
+def test_bad_flowchart_input_is_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="Unknown verdict 'maybe'. Valid names: does not hold, holds"):
+        choosing.Branch("x", "advice", "maybe", "correction")
+    with pytest.raises(ValueError, match="advice must be a non-empty string"):
+        choosing.Branch("x", "  ", "holds", "correction")
+    with pytest.raises(ValueError, match="at least one Branch"):
+        choosing.plot_branches([])
+    with pytest.raises(TypeError, match=r"branches\[0\] must be an optlab.choosing.Branch; got str"):
+        choosing.plot_branches(["holds"])
+    with pytest.raises(TypeError, match=r"questions\[1\] must be an optlab.choosing.Question"):
+        choosing.plot_decisions([choosing.Question("q?", "a", "e"), ("q?", "a")], "otherwise")
+    with pytest.raises(ValueError, match="otherwise must be a non-empty string"):
+        choosing.plot_decisions([choosing.Question("q?", "a", "e")], "")
+
+
+def history(step_loss, loss, test_loss=None, diverged_at=None):
+    epochs = {"loss": np.array(loss, float)}
+    if test_loss is not None:
+        epochs["test_loss"] = np.array(test_loss, float)
+    return training.Run(config={}, step_loss=np.array(step_loss, float), epochs=epochs, wall_time=0.0,
+                        diverged_at=diverged_at)
+
+
+FALLING = [2.3, 1.8, 1.5, 1.3, 1.15, 1.0, 0.9, 0.8, 0.72, 0.65]
+
+
+def test_diagnose_calls_a_steadily_falling_run_healthy():
+    result = choosing.diagnose(history([2.4, 2.2, 2.0], FALLING, [2.2, 1.9, 1.7, 1.5, 1.4, 1.3, 1.25, 1.2, 1.18, 1.17]))
+    assert result.symptom == "healthy"
+
+
+def test_diagnose_calls_a_run_stopped_at_nan_diverged_and_names_the_step():
+    result = choosing.diagnose(history([2.4, 50.0], [], diverged_at=2))
+    assert result.symptom == "diverged" and "step 2" in result.evidence
+    assert "lower the learning rate" in result.advice
+
+
+def test_diagnose_calls_a_spike_above_the_start_diverged_even_when_the_loss_recovers():
+    result = choosing.diagnose(history([2.5, 10.4, 20.2, 2.3, 2.3], [2.3] * 5))
+    assert result.symptom == "diverged" and "20.2 at step 2" in result.evidence
+    assert choosing.diagnose(history([2.5, 3.5, 2.3], FALLING)).symptom == "healthy"  # 1.4 × the start: noise
+
+
+def test_diagnose_calls_a_flat_training_loss_a_plateau():
+    result = choosing.diagnose(history([2.5, 2.45], [2.42, 2.40, 2.39, 2.37, 2.36, 2.35, 2.34, 2.33, 2.31, 2.30]))
+    assert result.symptom == "plateau" and "raise the learning rate" in result.advice
+    assert choosing.diagnose(history([2.5, 2.45], [2.42, 2.40, 2.39, 2.37, 2.36, 2.35, 2.34, 2.33, 2.31, 2.30]),
+                             plateau_drop=0.01).symptom == "healthy"
+
+
+def test_diagnose_calls_a_rising_test_loss_with_a_falling_training_loss_overfitting():
+    test = [2.0, 1.8, 1.7, 1.75, 1.9, 2.1, 2.4, 2.8, 3.2, 3.6]
+    result = choosing.diagnose(history([2.4, 2.2], FALLING, test))
+    assert result.symptom == "overfitting"
+    assert "1.7 (epoch 3) to 3.6" in result.evidence and "early stopping" in result.advice
+    small_rise = [2.0, 1.8, 1.7, 1.72, 1.73, 1.74, 1.74, 1.75, 1.76, 1.78]  # +5%, under the 10% margin
+    assert choosing.diagnose(history([2.4, 2.2], FALLING, small_rise)).symptom == "healthy"
+
+
+def test_a_rising_test_loss_with_a_flat_training_loss_is_not_called_overfitting():
+    flat = [1.5] * 10
+    result = choosing.diagnose(history([2.4, 2.2], flat, [1.0, 1.0, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4]))
+    assert result.symptom == "plateau"
+
+
+def test_one_noisy_late_batch_in_a_run_that_learned_is_not_called_diverged():
+    steps = np.linspace(2.4, 0.5, 100)
+    steps[90] = 3.6                                     # 1.5 × the first step's loss, late in a good run
+    assert choosing.diagnose(history(steps, FALLING)).symptom == "healthy"
+    steps[0] = 5.0                                      # nor does one unlucky, high first batch hide it
+    assert choosing.diagnose(history(steps, FALLING)).symptom == "healthy"
+    blown = np.concatenate([[2.5], np.full(20, 900.0), np.full(79, 2.3)])  # blew up from step 1, died at ln 10
+    assert choosing.diagnose(history(blown, [2.3] * 10)).symptom == "diverged"
+
+
+def test_a_flat_loss_far_below_the_start_is_convergence_not_a_plateau():
+    converged = [0.5, 0.1, 0.05, 0.03, 0.021, 0.0205, 0.0202, 0.0201, 0.02, 0.02]
+    result = choosing.diagnose(history([2.4, 2.3, 2.2], converged))
+    assert result.symptom == "healthy" and "between epoch 6" in result.evidence
+    assert choosing.diagnose(history([2.4, 2.3, 2.2], converged), recovered=0.001).symptom == "plateau"
+
+
+def test_diagnose_refuses_bad_input_clearly():
+    with pytest.raises(TypeError, match="run must be an optlab.training.Run"):
+        choosing.diagnose({"loss": [1, 2]})
+    with pytest.raises(ValueError, match="at least 2 complete epochs"):
+        choosing.diagnose(history([2.4, 2.2], [2.3]))
+    with pytest.raises(ValueError, match="blow_up must exceed 1"):
+        choosing.diagnose(history([2.4, 2.2], FALLING), blow_up=1.0)
+    with pytest.raises(ValueError, match=r"window must lie in \(0, 1\]"):
+        choosing.diagnose(history([2.4, 2.2], FALLING), window=0.0)
+    with pytest.raises(ValueError, match="plateau_drop must lie in"):
+        choosing.diagnose(history([2.4, 2.2], FALLING), plateau_drop=1.5)
+    with pytest.raises(ValueError, match="overfit_margin must be a positive"):
+        choosing.diagnose(history([2.4, 2.2], FALLING), overfit_margin=-0.1)
+    with pytest.raises(ValueError, match="early_steps"):
+        choosing.diagnose(history([2.4, 2.2], FALLING), early_steps=0)
+    with pytest.raises(ValueError, match="recovered must lie in"):
+        choosing.diagnose(history([2.4, 2.2], FALLING), recovered=2.0)
+
+
+def test_plot_decisions_draws_a_then_arrow_for_a_question_that_continues_and_an_evidence_line():
+    questions = [choosing.Question("q1?", "a1", "e1", continues=True), choosing.Question("q2?", "a2", "e2")]
+    ax = choosing.plot_decisions(questions, "default", evidence="ch. 9")
+    assert len([p for p in ax.patches if isinstance(p, FancyArrowPatch)]) == 5
+    texts = [t.get_text() for t in ax.texts]
+    assert "then" in texts and any("Evidence: ch. 9" in t for t in texts)
+    with pytest.raises(TypeError, match="continues must be True or False"):
+        choosing.Question("q?", "a", "e", continues="yes")
+
+
+def test_plot_branches_without_arrows_is_a_checklist():
+    branches = [choosing.Branch("b", "advice", "holds", "fine")] * 3
+    ax = choosing.plot_branches(branches, arrows=False)
+    assert not [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+
+
+def test_a_known_misfire_an_easy_first_batch_makes_a_later_normal_batch_look_like_divergence():
+    fine_tuning = np.concatenate([[0.10], np.full(99, 0.2)])
+    fine_tuning[50] = 0.29                               # 2.9 × the first batch, yet an ordinary batch
+    assert choosing.diagnose(history(fine_tuning, [0.2] * 10)).symptom == "diverged"
