@@ -95,6 +95,17 @@ _GAP = 0.55   # vertical space between boxes, where the arrows go
 _INCH = 0.62  # inches per axis unit
 
 
+def _items(name: str, values, kind) -> list:
+    """``values`` as a non-empty list of ``kind``, or a clear error naming the first that is not."""
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} must hold at least one {kind.__name__}.")
+    for i, value in enumerate(values):
+        if not isinstance(value, kind):
+            raise TypeError(f"{name}[{i}] must be an optlab.choosing.{kind.__name__}; got {type(value).__name__}.")
+    return values
+
+
 def _lines(text: str, width: int) -> list:
     return textwrap.wrap(text, width) or [""]
 
@@ -155,12 +166,7 @@ def plot_branches(branches, title: str | None = None, ax=None, wrap: int = 60, a
     the Axes; it holds one box per branch (plus the title's) and one arrow
     between consecutive boxes.
     """
-    branches = list(branches)
-    if not branches:
-        raise ValueError("branches must hold at least one Branch.")
-    for i, branch in enumerate(branches):
-        if not isinstance(branch, Branch):
-            raise TypeError(f"branches[{i}] must be an optlab.choosing.Branch; got {type(branch).__name__}.")
+    branches = _items("branches", branches, Branch)
     wrap = _validation.whole_number("wrap", wrap, minimum=20)
     blocks = [[title]] if title else []
     for branch in branches:
@@ -193,12 +199,7 @@ def plot_decisions(questions, otherwise: str, title: str | None = None, ax=None,
     tall as its answer's. Returns the Axes: ``2 * len(questions) + 1`` boxes
     and ``2 * len(questions)`` arrows, plus one per continuing question.
     """
-    questions = list(questions)
-    if not questions:
-        raise ValueError("questions must hold at least one Question.")
-    for i, question in enumerate(questions):
-        if not isinstance(question, Question):
-            raise TypeError(f"questions[{i}] must be an optlab.choosing.Question; got {type(question).__name__}.")
+    questions = _items("questions", questions, Question)
     otherwise = _text("otherwise", otherwise)
     wrap = _validation.whole_number("wrap", wrap, minimum=15)
     rows = []
