@@ -225,3 +225,5 @@ def test_student_edition_leaves_out_the_instructor_guide(student_edition):
     toc = (student_edition / "_toc.yml").read_text()
     assert "instructors" not in toc and "chapters/01-gradient-descent" in toc
     assert not (student_edition / "instructors.md").exists()
+    intro = (student_edition / "intro.md").read_text()
+    assert "instructors.md" not in intro and "## The chapters" in intro

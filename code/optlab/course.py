@@ -228,6 +228,12 @@ def _student_toc(toc: str) -> str:
 INSTRUCTOR_GUIDE = "instructors"
 
 
+def _without_guide_links(text: str) -> str:
+    """A page's text without the lines that link to the instructors' guide (not in the student edition)."""
+    kept = [line for line in text.splitlines(keepends=True) if f"({INSTRUCTOR_GUIDE}.md)" not in line]
+    return re.sub(r"\n{3,}", "\n\n", "".join(kept))
+
+
 def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
     """Write the student edition of the book to ``out``; return its chapter notebooks.
 
@@ -245,7 +251,7 @@ def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> list[
     if out.exists():
         shutil.rmtree(out)
     (out / "chapters").mkdir(parents=True)
-    shutil.copy2(root / "intro.md", out / "intro.md")
+    (out / "intro.md").write_text(_without_guide_links((root / "intro.md").read_text()))
     (out / "_toc.yml").write_text(_student_toc((root / "_toc.yml").read_text()))
     config = (root / "_config.yml").read_text()
     if "hide_solutions: false" not in config:
