@@ -234,8 +234,8 @@ def _without_guide_links(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "".join(kept))
 
 
-def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
-    """Write the student edition of the book to ``out``; return its chapter notebooks.
+def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> dict:
+    """Write the student edition of the book to ``out``; return ``{chapter notebook: stubs in it}``.
 
     ``out`` gets the book's pages and configuration (with ``hide_solutions:
     true``, and without the instructors' guide), ``code/`` and ``data/``, and every chapter as
@@ -260,11 +260,12 @@ def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> list[
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
     shutil.copytree(root / "code", out / "code", ignore=ignore)
     shutil.copytree(root / "data", out / "data", ignore=ignore)
-    written = []
+    written = {}
     for path in sorted((root / "chapters").glob("*.ipynb")):
+        teacher = nbformat.read(path, as_version=4)
         target = out / "chapters" / path.name
-        nbformat.write(student_notebook(nbformat.read(path, as_version=4)), target)
-        written.append(target)
+        nbformat.write(student_notebook(teacher), target)
+        written[target] = len(solutions(teacher))
     return written
 
 
@@ -279,9 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args[0] == "student":
         written = write_student_edition(pathlib.Path(args[1]))
-        count = sum(len(solutions(__import__("nbformat").read(path, as_version=4))) for path in course_files()
-                    if path.suffix == ".ipynb")
-        print(f"student edition in {args[1]}: {len(written)} chapters, {count} solutions replaced by stubs")
+        print(f"student edition in {args[1]}: {len(written)} chapters, "
+              f"{sum(written.values())} solutions replaced by stubs")
         return 0
     try:
         changed = retarget(args[1])
