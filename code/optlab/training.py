@@ -477,6 +477,11 @@ class RangeTestResult:
         return self.minimum / 10
 
 
+def _exponential_ramp(start: float, ratio: float, fraction: float) -> float:
+    r"""The range test's exponential ramp: :math:`\eta_\text{start} \cdot r^f`, with f from 0 to 1."""
+    return start * ratio ** fraction
+
+
 class LRRangeTest(keras.callbacks.Callback):
     r"""The learning-rate range test as a Keras callback.
 
@@ -510,7 +515,7 @@ class LRRangeTest(keras.callbacks.Callback):
         fraction = step / (self.steps - 1)
         if self.mode == "linear":
             return self.start + fraction * (self.stop - self.start)
-        return self.start * (self.stop / self.start) ** fraction
+        return _exponential_ramp(self.start, self.stop / self.start, fraction)
 
     def on_train_begin(self, logs=None):
         self._rates, self._losses, self._smoothed, self._average = [], [], [], 0.0
@@ -595,7 +600,7 @@ def range_test_of(run, schedule, *, smoothing: float = 0.9, stop_factor: float =
         raise ValueError("run must be a training Run with at least one step loss.")
     rates, kept, smoothed, average = [], [], [], 0.0
     for k, loss in enumerate(losses[: int(steps) + 1], start=1):
-        rates.append(float(schedule.initial_learning_rate * schedule.decay_rate ** ((k - 1) / steps)))
+        rates.append(float(_exponential_ramp(schedule.initial_learning_rate, schedule.decay_rate, (k - 1) / steps)))
         kept.append(float(loss))
         average, value = _smoothed_loss(average, float(loss), k, smoothing)
         smoothed.append(value)
