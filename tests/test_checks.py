@@ -186,7 +186,7 @@ def test_check_against_keras_reports_a_run_that_diverged_where_keras_did_not(mon
     def diverging(runs, landscape, steps):
         out = run_many(runs, landscape, steps=steps)
         for key, run in out.items():
-            if key[1] == "optlab":
+            if key[1] == "ours":  # optlab's run
                 out[key] = type(run)(**{**run.__dict__, "path": run.path[:11], "losses": run.losses[:11]})
         return out
 
@@ -198,3 +198,25 @@ def test_check_against_keras_reports_a_run_that_diverged_where_keras_did_not(mon
 def test_check_against_keras_refuses_settings_of_the_wrong_type():
     with pytest.raises(ValueError, match="settings must map at least one label"):
         checks.check_against_keras("sgd", [{"learning_rate": 0.1}], "quadratic")
+
+
+def test_check_same_paths_reports_equal_paths_and_catches_a_different_optimizer():
+    same = checks.check_same_paths({"adam": (optimizers.create("adam", learning_rate=0.01),
+                                             keras.optimizers.Adam(learning_rate=0.01))},
+                                   "rosenbrock", steps=50)
+    assert same.passed and "adam: paths equal to the bit" in same.message
+    different = checks.check_same_paths({"rmsprop vs adam": (keras.optimizers.RMSprop(learning_rate=0.01),
+                                                             keras.optimizers.Adam(learning_rate=0.01))},
+                                        "rosenbrock", steps=50)
+    assert not different.passed and "rmsprop vs adam: largest difference" in different.message
+    assert set(different.runs) == {"rmsprop vs adam"}
+
+
+def test_check_same_paths_refuses_what_is_not_a_pair_of_optimizers():
+    with pytest.raises(TypeError, match="must be a tuple"):
+        checks.check_same_paths({"one": keras.optimizers.Adam()}, "rosenbrock")
+    adam = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="same optimizer twice"):
+        checks.check_same_paths({"twice": (adam, adam)}, "rosenbrock")
+    with pytest.raises(ValueError, match="at least one label"):
+        checks.check_same_paths({}, "rosenbrock")

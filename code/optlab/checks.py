@@ -12,7 +12,8 @@ was expected, so the learner can find the mistake rather than guess.
   the same gradients, step by step.
 - :func:`check_against_keras` is the chapters' live check that an
   :mod:`optlab.optimizers` class follows the Keras built-in of the same name
-  on a landscape, setting by setting.
+  on a landscape, setting by setting; :func:`check_same_paths` does the same
+  for any two optimizers (one written in a notebook and a reference).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from . import _validation
 
-__all__ = ["CheckResult", "check_function", "check_update_rule", "check_against_keras"]
+__all__ = ["CheckResult", "check_function", "check_update_rule", "check_against_keras", "check_same_paths"]
 
 
 @dataclass(frozen=True)
@@ -196,37 +197,76 @@ def check_against_keras(name: str, settings: dict, landscape, *, steps: int = 30
 
     ``settings`` maps a label to hyperparameters (``{"plain": {}, "centered":
     {"centered": True}}``); ``common`` ones (a learning rate) apply to every
-    setting. All runs share one compiled loop (:func:`optlab.trajectories.run_many`),
-    from the landscape's start, for ``steps`` steps. The check passes when every
-    pair of paths agrees within ``atol``; the message gives, per setting, whether
-    the paths are equal to the bit or else their largest difference. The
-    result's ``runs`` maps each label to Keras's :class:`~optlab.trajectories.Trajectory`.
+    setting. It is :func:`check_same_paths` with the pairs built by
+    :func:`optlab.optimizers.create`. The result's ``runs`` maps each label to
+    Keras's :class:`~optlab.trajectories.Trajectory`.
     """
-    from . import landscapes, optimizers, trajectories
+    from . import optimizers
 
-    landscape = landscapes.get(landscape)
     if not isinstance(settings, dict) or not settings:
         raise ValueError("settings must map at least one label to a dict of hyperparameters, "
                          "e.g. {'defaults': {}}.")
-    runs = trajectories.run_many({
-        (label, implementation): optimizers.create(name, implementation=implementation,
-                                                   **{**common, **hyper})
-        for label, hyper in settings.items() for implementation in ("keras", "optlab")
-    }, landscape, steps=steps)
-    width = max(len(str(label)) for label in settings)
+    pairs = {label: tuple(optimizers.create(name, implementation=implementation, **{**common, **hyper})
+                          for implementation in ("optlab", "keras"))
+             for label, hyper in settings.items()}
+    return _compare_paths(pairs, landscape, steps, atol, ("optlab's run", "Keras's"),
+                          (f"optlab's {name} follows Keras's",
+                           f"optlab's {name} departs from Keras's by more than {atol:g}"))
+
+
+def check_same_paths(pairs: dict, landscape, *, steps: int = 300, atol: float = 1e-6) -> CheckResult:
+    """Run each pair ``label: (ours, reference)`` of fresh optimizers on ``landscape`` and compare.
+
+    The course's equivalence test for any two optimizers: one written in a
+    notebook or a new class, and a reference. All of them run side by side in
+    one compiled loop (:func:`optlab.trajectories.run_many`), from the
+    landscape's start, for ``steps`` steps. The check passes when every pair of
+    paths agrees within ``atol``; the message gives, per pair, whether the paths
+    are equal to the bit or else their largest difference. The result's
+    ``runs`` maps each label to the reference's trajectory.
+    """
+    import keras
+
+    if not isinstance(pairs, dict) or not pairs:
+        raise ValueError("pairs must map at least one label to (ours, reference), two fresh optimizers.")
+    for label, pair in pairs.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2
+                and all(isinstance(o, keras.optimizers.Optimizer) for o in pair)):
+            raise TypeError(f"pairs[{label!r}] must be a tuple (ours, reference) of two Keras "
+                            f"optimizers; got {pair!r}.")
+        if pair[0] is pair[1]:
+            raise ValueError(f"pairs[{label!r}] holds the same optimizer twice; make two.")
+    return _compare_paths(pairs, landscape, steps, atol, ("ours", "the reference"),
+                          ("the paths agree", f"the paths differ by more than {atol:g}"))
+
+
+def _compare_paths(pairs, landscape, steps, atol, sides, heads) -> CheckResult:
+    """Run ``pairs`` (label: (ours, reference)) in one loop; name each pair's largest difference.
+
+    ``sides`` names the two runs of a pair in the message, ``heads`` is the
+    message's first line when the check passes (completed with the steps and
+    the landscape) and when it fails.
+    """
+    from . import landscapes, trajectories
+
+    landscape = landscapes.get(landscape)
+    steps = _validation.whole_number("steps", steps, minimum=1)
+    runs = trajectories.run_many({(label, side): pair[index] for label, pair in pairs.items()
+                                  for side, index in (("reference", 1), ("ours", 0))},
+                                 landscape, steps=steps)
+    width = max(len(str(label)) for label in pairs)
     lines, passed = [], True
-    for label in settings:
-        ours, theirs = runs[(label, "optlab")], runs[(label, "keras")]
+    for label in pairs:
+        ours, theirs = runs[(label, "ours")], runs[(label, "reference")]
         if ours.path.shape != theirs.path.shape:
             passed = False
-            lines.append(f"{label!s:{width}}: optlab's run stopped at step {len(ours.path) - 1}, "
-                         f"Keras's at step {len(theirs.path) - 1}")
+            lines.append(f"{label!s:{width}}: {sides[0]} stopped at step {len(ours.path) - 1}, "
+                         f"{sides[1]} at step {len(theirs.path) - 1}")
             continue
         largest = float(np.max(np.abs(ours.path - theirs.path)))
         passed = passed and largest <= atol
         verdict = "paths equal to the bit" if largest == 0 else f"largest difference {largest:.1e}"
         lines.append(f"{label!s:{width}}: {verdict}")
-    head = (f"optlab's {name} follows Keras's for {steps} steps on {landscape.name}"
-            if passed else f"optlab's {name} departs from Keras's by more than {atol:g}")
-    keras_runs = {label: runs[(label, "keras")] for label in settings}
-    return CheckResult(passed, head + ":\n  " + "\n  ".join(lines), runs=keras_runs)
+    head = f"{heads[0]} for {steps} steps on {landscape.name}" if passed else heads[1]
+    return CheckResult(passed, head + ":\n  " + "\n  ".join(lines),
+                       runs={label: runs[(label, "reference")] for label in pairs})
