@@ -56,6 +56,7 @@ execute: setup
 	    --ExecutePreprocessor.kernel_name=python3 \
 	    --ExecutePreprocessor.timeout=600 \
 	    --ExecutePreprocessor.record_timing=False \
+	    --ExecutePreprocessor.shutdown_kernel=immediate \
 	    $(NB)
 
 lab: setup
