@@ -14,6 +14,9 @@ FIT_CASES = [
     ("rmsprop", {"learning_rate": 0.01, "centered": True, "momentum": 0.5}),
     ("adam", {"learning_rate": 0.05, "amsgrad": True}),
     ("adamw", {"learning_rate": 0.05, "weight_decay": 0.1}),
+    ("nadam", {"learning_rate": 0.05}),
+    ("adamax", {"learning_rate": 0.05}),
+    ("lion", {"learning_rate": 0.03, "weight_decay": 0.1}),
 ]
 
 
@@ -90,6 +93,10 @@ def test_an_integer_learning_rate_is_accepted_as_a_float():
     (optimizers.Adam, "beta_2", 1.0),
     (optimizers.Adam, "epsilon", -1e-7),
     (optimizers.Adagrad, "initial_accumulator_value", -0.1),
+    (optimizers.Nadam, "beta_1", 1.0),
+    (optimizers.Adamax, "beta_2", -0.5),
+    (optimizers.Lion, "beta_1", 1.5),
+    (optimizers.Lion, "beta_2", -0.1),
 ])
 def test_hyperparameters_outside_their_range_are_refused(cls, argument, bad):
     with pytest.raises(ValueError, match=f"{argument} must lie in"):
@@ -97,8 +104,9 @@ def test_hyperparameters_outside_their_range_are_refused(cls, argument, bad):
 
 
 def test_unknown_optimizer_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown optimizer 'adamax'.*adagrad, adam, adamw, rmsprop, sgd"):
-        optimizers.create("adamax")
+    with pytest.raises(ValueError, match="Unknown optimizer 'adadelta'.*adagrad, adam, adamax, adamw, lion, nadam, "
+                                         "rmsprop, sgd"):
+        optimizers.create("adadelta")
 
 
 @pytest.mark.parametrize("implementation", ["optlab", "keras"])
@@ -109,7 +117,8 @@ def test_weight_decay_must_be_a_finite_number_not_below_zero(implementation, bad
 
 
 def test_every_optlab_optimizer_checks_its_weight_decay():
-    for cls in (optimizers.SGD, optimizers.Adagrad, optimizers.RMSprop, optimizers.Adam, optimizers.AdamW):
+    for cls in (optimizers.SGD, optimizers.Adagrad, optimizers.RMSprop, optimizers.Adam, optimizers.AdamW,
+                optimizers.Nadam, optimizers.Adamax, optimizers.Lion):
         with pytest.raises(ValueError, match="weight_decay must lie in"):
             cls(weight_decay=-1.0)
 
@@ -131,7 +140,71 @@ def test_memory_of_builds_each_candidate_and_counts_its_state():
                                    "Adagrad": ("adagrad", {}), "Adam": ("adam", {})}, model.trainable_variables)
     assert weights == 26
     assert memory == {"SGD": 0, "Momentum": 4 * 26, "Adagrad": 4 * 26, "Adam": 8 * 26}
-    with pytest.raises(TypeError, match="x: expected \\(name, hyperparameters dict\\)"):
+    with pytest.raises(TypeError, match="x: expected \\(name or optimizer class, hyperparameters dict\\)"):
         optimizers.memory_of({"x": "sgd"}, model.trainable_variables)
+    with pytest.raises(TypeError, match="x: int is not a Keras optimizer class"):
+        optimizers.memory_of({"x": (int, {})}, model.trainable_variables)
     with pytest.raises(ValueError, match="variables must hold at least one variable"):
         optimizers.memory_of({"SGD": ("sgd", {})}, [])
+
+
+def test_memory_of_takes_keras_classes_too():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    memory = optimizers.memory_of({"Lion": (keras.optimizers.Lion, {}), "Lamb": (keras.optimizers.Lamb, {}),
+                                   "Adam": ("adam", {"learning_rate": 0.1})}, model.trainable_variables)
+    assert memory == {"Lion": 4 * 26, "Lamb": 8 * 26, "Adam": 8 * 26}
+
+
+def test_lion_refuses_beta_1_zero_as_keras_does():
+    with pytest.raises(ValueError, match=r"beta_1 must lie in \(0, 1\]; got 0.0"):
+        optimizers.Lion(beta_1=0.0)
+    with pytest.raises(ValueError):
+        keras.optimizers.Lion(beta_1=0.0)
+
+
+def test_nadam_copies_must_share_beta_1_because_its_schedule_product_is_one_scalar():
+    weights = [keras.Variable(np.zeros((2, 3), np.float32))]
+    with pytest.raises(ValueError, match="Nadam's copies must share beta_1.*u_product is one scalar"):
+        optimizers.Nadam.for_copies([{"beta_1": 0.9}, {"beta_1": 0.5}], weights)
+    optimizer = optimizers.Nadam.for_copies([{"learning_rate": 0.1}, {"learning_rate": 0.01}], weights)
+    assert optimizer.u_product.shape == ()
+
+
+def test_lion_moves_every_entry_by_exactly_the_learning_rate():
+    rng = np.random.default_rng(0)
+    weight = keras.Variable(np.zeros(50, np.float32))
+    lion = optimizers.Lion(learning_rate=0.01)
+    for _ in range(5):
+        before = weight.numpy().copy()
+        lion.apply_gradients([(rng.normal(size=50).astype(np.float32) * 10.0 ** rng.uniform(-3, 3, 50), weight)])
+        np.testing.assert_allclose(np.abs(weight.numpy() - before), 0.01, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls, copies", [
+    (optimizers.Nadam, [{"learning_rate": 0.1}, {"learning_rate": 0.01, "beta_2": 0.9, "epsilon": 1e-3}]),
+    (optimizers.Adamax, [{"learning_rate": 0.1, "beta_1": 0.5}, {"learning_rate": 0.01, "beta_2": 0.9}]),
+    (optimizers.Lion, [{"learning_rate": 0.1, "beta_1": 0.5, "weight_decay": 0.0},
+                       {"learning_rate": 0.01, "weight_decay": 0.3}]),
+])
+def test_stacked_copies_of_the_new_optimizers_follow_their_separate_runs(cls, copies):
+    rng = np.random.default_rng(2)
+    start = rng.normal(size=(2, 4, 3)).astype(np.float32)
+    gradients = [rng.normal(size=(2, 4, 3)).astype(np.float32) * 10.0 ** rng.uniform(-2, 1) for _ in range(30)]
+    stacked = keras.Variable(start)
+    together = cls.for_copies(copies, [stacked])
+    for g in gradients:
+        together.apply_gradients([(g, stacked)])
+    for c, hyper in enumerate(copies):
+        alone_weight = keras.Variable(start[c])
+        alone = cls(**hyper)
+        for g in gradients:
+            alone.apply_gradients([(g[c], alone_weight)])
+        np.testing.assert_allclose(stacked.numpy()[c], alone_weight.numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"copy {c}")
+
+
+def test_sweep_refusal_of_a_keras_builtin_points_to_its_twin_or_says_there_is_none():
+    with pytest.raises(TypeError, match="no element-wise twin of ScheduleFreeAdamW"):
+        optimizers.elementwise_class(keras.optimizers.ScheduleFreeAdamW, "optlab.training.train")
+    with pytest.raises(TypeError, match="same steps as their optlab namesakes.*use 'lion'"):
+        optimizers.elementwise_class(keras.optimizers.Lion, "optlab.training.train")

@@ -51,6 +51,15 @@ CASES = [
     ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
     ("rmsprop", {"learning_rate": 0.003, "weight_decay": 0.2}),
     ("adagrad", {"learning_rate": 0.1, "weight_decay": 0.2}),
+    ("nadam", {}),
+    ("nadam", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}),
+    ("nadam", {"learning_rate": decaying(0.01), "weight_decay": 0.1}),
+    ("adamax", {}),
+    ("adamax", {"learning_rate": 0.02, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-2}),
+    ("adamax", {"learning_rate": decaying(0.01), "weight_decay": 0.1}),
+    ("lion", {}),
+    ("lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9}),
+    ("lion", {"learning_rate": decaying(0.003), "weight_decay": 0.3}),
 ]
 
 

@@ -170,7 +170,7 @@ def test_a_sweep_of_24_runs_costs_at_most_three_single_runs(mnist):
     ("lamb", "trust ratio"),
     (keras.optimizers.Lamb, "trust ratio"),
     ("muon", "orthogonalises"),
-    ("adamax", "Valid names"),
+    ("adadelta", "Valid names"),
     (keras.optimizers.SGD, "element-wise optimizers"),
 ])
 def test_sweep_refuses_optimizers_that_it_cannot_run_per_copy(small, optimizer, message):
@@ -354,3 +354,65 @@ def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_
         training.warmup_cosine(0.03, 40, 40)
     with pytest.raises(ValueError, match="peak"):
         training.warmup_cosine(-1.0, 4, 40)
+
+
+def test_best_setting_picks_the_lowest_mean_loss_or_highest_accuracy_and_skips_diverged_rates():
+    def run(seed, rate, loss, accuracy, diverged_at=None):
+        return training.Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.array([loss]),
+                            epochs={"loss": np.array([loss]), "test_accuracy": np.array([accuracy])},
+                            wall_time=0.0, diverged_at=diverged_at)
+
+    runs = [run(0, 0.1, 0.5, 0.9), run(1, 0.1, 0.7, 0.9), run(0, 0.3, 0.55, 0.5), run(1, 0.3, 0.6, 0.5),
+            run(0, 1.0, 0.1, 0.95), run(1, 1.0, 0.1, 0.95, diverged_at=3)]
+    assert training.best_setting(runs) == 0.3  # mean loss 0.575 < 0.6; 1.0 has a diverged seed
+    assert training.best_setting(runs, "test_accuracy") == 0.1
+    with pytest.raises(ValueError, match="every value of 'learning_rate' has a diverged run"):
+        training.best_setting([run(0, 0.1, 0.5, 0.9, diverged_at=0)])
+
+
+@pytest.fixture(scope="module")
+def two_classes():
+    """Two classes, split by the sign of x₀ + x₁: 200 training and 100 test examples."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
+    return data.Split("two classes", x[:200], y[:200], x[200:], y[200:], classes=2)
+
+
+def test_each_separate_run_follows_its_own_training_train_run(two_classes):
+    runs = training.train_separately({"lamb": (keras.optimizers.Lamb(learning_rate=0.01), 0),
+                                      "muon": (keras.optimizers.Muon(learning_rate=0.01), 3)},
+                                     two_classes, epochs=2, batch_size=50, hidden=(8,))
+    for label, optimizer, seed in (("lamb", keras.optimizers.Lamb(learning_rate=0.01), 0),
+                                   ("muon", keras.optimizers.Muon(learning_rate=0.01), 3)):
+        alone = training.train(optimizer, two_classes, epochs=2, batch_size=50, seed=seed, hidden=(8,))
+        np.testing.assert_allclose(runs[label].step_loss, alone.step_loss, rtol=1e-5, atol=1e-6, err_msg=label)
+        for got, expected in zip(runs[label].weights, alone.weights):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=label)
+        np.testing.assert_allclose(runs[label].epochs["test_accuracy"], alone.epochs["test_accuracy"], atol=1e-6)
+        assert runs[label].config["learning_rate"] == 0.01 and runs[label].config["seed"] == seed
+    assert tf_grappler_is_on(), "train_separately must restore TensorFlow's graph optimiser"
+
+
+def tf_grappler_is_on():
+    import tensorflow as tf
+
+    return not tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+
+
+def test_train_separately_refuses_bad_input_clearly(two_classes):
+    with pytest.raises(ValueError, match="at least one label"):
+        training.train_separately({}, two_classes, epochs=1)
+    with pytest.raises(TypeError, match=r"a: expected \(optimizer, seed\)"):
+        training.train_separately({"a": keras.optimizers.Lamb()}, two_classes, epochs=1)
+    with pytest.raises(TypeError, match="a: optimizer must be a Keras optimizer"):
+        training.train_separately({"a": ("lamb", 0)}, two_classes, epochs=1)
+    used = keras.optimizers.Lamb()
+    used.build([keras.Variable(np.zeros(2, np.float32))])
+    with pytest.raises(ValueError, match="a: this optimizer has already been used"):
+        training.train_separately({"a": (used, 0)}, two_classes, epochs=1)
+    shared = keras.optimizers.Lamb()
+    with pytest.raises(ValueError, match="two runs share one optimizer"):
+        training.train_separately({"a": (shared, 0), "b": (shared, 1)}, two_classes, epochs=1)
+    with pytest.raises(ValueError, match="seed"):
+        training.train_separately({"a": (keras.optimizers.Lamb(), -1)}, two_classes, epochs=1)

@@ -35,7 +35,8 @@ from keras import ops
 
 from . import _validation
 
-__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "create", "names",
+__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Lion",
+           "create", "names",
            "elementwise_class", "refuse_coupling", "grid", "state_variables", "state_bytes", "memory_of"]
 
 
@@ -419,13 +420,189 @@ class AdamW(Adam):
                          amsgrad=amsgrad, name=name, weight_decay=weight_decay, **kwargs)
 
 
-_OPTLAB = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+@keras.saving.register_keras_serializable(package="optlab")
+class Nadam(ElementwiseOptimizer):
+    r"""Nadam: Adam with Nesterov momentum, in Dozat's (2016) form with a momentum schedule.
+
+    The momentum coefficient follows the schedule
+    :math:`\mu_t = \beta_1(1 - \tfrac12\, 0.96^{t})`, and a scalar
+    :math:`\Pi_t = \prod_{s \le t} \mu_s` (``u_product``, shared by all weights)
+    replaces Adam's :math:`1-\beta_1^t`. The update uses the *next* step's
+    :math:`\mu_{t+1}` on the momentum and the current gradient, the
+    look-ahead of Nesterov's method:
+
+    .. math::
+        m \leftarrow m + (1-\beta_1)(g - m), \qquad
+        v \leftarrow v + (1-\beta_2)(g^2 - v),
+
+        \hat m = \frac{\mu_{t+1}\, m}{1 - \Pi_t\,\mu_{t+1}} + \frac{(1-\mu_t)\, g}{1 - \Pi_t}, \qquad
+        \hat v = \frac{v}{1-\beta_2^t}, \qquad
+        w \leftarrow w - \frac{\eta\,\hat m}{\sqrt{\hat v} + \epsilon}
+
+    Dozat (2016), "Incorporating Nesterov momentum into Adam", ICLR workshop.
+    Because :math:`\Pi_t` is one number for all weights, stacked copies
+    (:meth:`for_copies`) must share :math:`\beta_1`; the learning rate,
+    :math:`\beta_2`, :math:`\epsilon` and the weight decay may differ.
+    """
+
+    per_copy = ("weight_decay", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
+        super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
+        self.beta_1 = _fraction("beta_1", beta_1)
+        self.beta_2 = _fraction("beta_2", beta_2)
+        self.epsilon = _non_negative("epsilon", epsilon)
+
+    @classmethod
+    def for_copies(cls, copies, variables):
+        beta_1 = {float(copy.get("beta_1", 0.9)) for copy in copies}
+        if len(beta_1) > 1:
+            raise ValueError(
+                f"Nadam's copies must share beta_1 (got {sorted(beta_1)}): its momentum schedule "
+                f"product u_product is one scalar for all weights. Vary the learning rate, beta_2, "
+                f"epsilon or weight_decay, or run each beta_1 in its own sweep.")
+        return super().for_copies(copies, variables)
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.momentums, self.velocities = [], []
+        for w in variables:  # in Keras's order: each weight's m, then its v
+            self.momentums.append(self.add_variable_from_reference(w, "momentum"))
+            self.velocities.append(self.add_variable_from_reference(w, "velocity"))
+        dtype = variables[0].dtype if variables else keras.backend.floatx()
+        self.u_product = keras.Variable(1.0, dtype=dtype)  # Π₀ = 1, as in Keras (tracked last)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        # Once per step, before the weights' updates: Π_t = Π_{t−1} μ_t.
+        t = ops.cast(self.iterations + 1, self.u_product.dtype)
+        self.assign(self.u_product, self.u_product * self.beta_1 * (1.0 - 0.5 * ops.power(0.96, t)))
+        super()._backend_update_step(grads, trainable_variables, learning_rate)
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        g = ops.cast(gradient, dtype)
+        i = self._get_variable_index(variable)
+        t = ops.cast(self.iterations + 1, dtype)
+        beta_1 = ops.cast(self.beta_1, dtype)
+        decay = ops.cast(0.96, dtype)
+        mu_t = beta_1 * (1.0 - 0.5 * ops.power(decay, t))  # μ_t = β₁(1 − ½·0.96ᵗ)
+        mu_next = beta_1 * (1.0 - 0.5 * ops.power(decay, t + 1))  # μ_{t+1}
+        product = ops.cast(self.u_product, dtype)  # Π_t (already includes μ_t)
+        beta_2 = ops.cast(self.beta_2, dtype)  # 1 − β₂ below in float32, as Keras computes it
+        beta_2_power = ops.power(beta_2, t)  # β₂ᵗ
+        m, v = self.momentums[i], self.velocities[i]
+        self.assign_add(m, (g - m) * (1 - beta_1))  # m ← m + (1 − β₁)(g − m)
+        self.assign_add(v, (ops.square(g) - v) * (1 - beta_2))  # v ← v + (1 − β₂)(g² − v)
+        m_hat = mu_next * m / (1 - product * mu_next) + (1 - mu_t) * g / (1 - product)  # m̂
+        v_hat = v / (1 - beta_2_power)  # v̂ = v/(1 − β₂ᵗ)
+        self.assign_sub(variable, m_hat * lr / (ops.sqrt(v_hat) + self.epsilon))  # w ← w − η m̂/(√v̂ + ε)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="optlab")
+class Adamax(ElementwiseOptimizer):
+    r"""Adamax: Adam with the :math:`\infty`-norm of past gradients in place of the root mean square.
+
+    .. math::
+        m \leftarrow m + (1-\beta_1)(g - m), \qquad
+        u \leftarrow \max(\beta_2 u,\ |g|), \qquad
+        w \leftarrow w - \frac{\eta\, m}{(1-\beta_1^t)(u + \epsilon)}
+
+    :math:`u` needs no bias correction, and the step is bounded by about
+    :math:`\eta` (Kingma & Ba, 2015, section 7.1).
+    """
+
+    per_copy = ("weight_decay", "beta_1", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
+        super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
+        self.beta_1 = _fraction("beta_1", beta_1)
+        self.beta_2 = _fraction("beta_2", beta_2)
+        self.epsilon = _non_negative("epsilon", epsilon)
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.momentums, self.norms = [], []
+        for w in variables:  # in Keras's order: each weight's m, then its u
+            self.momentums.append(self.add_variable_from_reference(w, "momentum"))
+            self.norms.append(self.add_variable_from_reference(w, "norm"))
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        i = self._get_variable_index(variable)
+        t = ops.cast(self.iterations + 1, variable.dtype)
+        beta_1_power = ops.power(ops.cast(self.beta_1, variable.dtype), t)  # β₁ᵗ in float32
+        m, u = self.momentums[i], self.norms[i]
+        self.assign_add(m, (g - m) * (1 - self.beta_1))  # m ← m + (1 − β₁)(g − m)
+        self.assign(u, ops.maximum(self.beta_2 * u, ops.abs(g)))  # u ← max(β₂ u, |g|)
+        self.assign_sub(variable, lr * m / ((1 - beta_1_power) * (u + self.epsilon)))  # w ← w − η m/((1−β₁ᵗ)(u+ε))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="optlab")
+class Lion(ElementwiseOptimizer):
+    r"""Lion: the sign of an interpolated momentum; every entry moves by exactly :math:`\eta`.
+
+    .. math::
+        w \leftarrow w - \eta\,\operatorname{sign}\bigl(\beta_1 m + (1-\beta_1) g\bigr), \qquad
+        m \leftarrow \beta_2 m + (1-\beta_2) g
+
+    The step is taken *before* the momentum is updated, with a different
+    coefficient (:math:`\beta_1 = 0.9` for the step, :math:`\beta_2 = 0.99`
+    for the memory). One slot per weight. With decoupled weight decay
+    :math:`\lambda` Keras first shrinks :math:`w` by :math:`\eta\lambda w`.
+    Chen et al. (2023), "Symbolic discovery of optimization algorithms", NeurIPS.
+    """
+
+    per_copy = ("weight_decay", "beta_1", "beta_2")
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, name=None, **kwargs):
+        super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
+        self.beta_1 = _validation.in_interval("beta_1", beta_1, 0.0, 1.0, closed_high=True)
+        if self.beta_1 == 0:
+            raise ValueError("beta_1 must lie in (0, 1]; got 0.0 (Lion would be signSGD, which Keras refuses).")
+        self.beta_2 = _validation.in_interval("beta_2", beta_2, 0.0, 1.0, closed_high=True)
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.momentums = [self.add_variable_from_reference(w, "momentum") for w in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        g = ops.cast(gradient, variable.dtype)
+        beta_1 = ops.cast(self.beta_1, variable.dtype)
+        beta_2 = ops.cast(self.beta_2, variable.dtype)
+        m = self.momentums[self._get_variable_index(variable)]
+        self.assign_sub(variable, lr * ops.sign(m * beta_1 + g * (1.0 - beta_1)))  # w ← w − η sign(β₁m + (1−β₁)g)
+        self.assign(m, m * beta_2 + g * (1.0 - beta_2))  # m ← β₂ m + (1 − β₂) g
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+_OPTLAB = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+           "nadam": Nadam, "adamax": Adamax, "lion": Lion}
 _KERAS = {
     "sgd": keras.optimizers.SGD,
     "adagrad": keras.optimizers.Adagrad,
     "rmsprop": keras.optimizers.RMSprop,
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
+    "nadam": keras.optimizers.Nadam,
+    "adamax": keras.optimizers.Adamax,
+    "lion": keras.optimizers.Lion,
 }
 _IMPLEMENTATIONS = {"optlab": _OPTLAB, "keras": _KERAS}
 
@@ -436,7 +613,8 @@ def names() -> list[str]:
 
 
 def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> keras.optimizers.Optimizer:
-    """A fresh optimizer by name: ``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"`` or ``"adamw"``.
+    """A fresh optimizer by name: ``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``,
+    ``"nadam"``, ``"adamax"`` or ``"lion"``.
 
     ``implementation="optlab"`` (default) gives this module's class,
     ``"keras"`` the built-in with the same name; hyperparameters are checked
@@ -484,10 +662,14 @@ def elementwise_class(optimizer, alternative: str):
     reason = _COUPLED.get(cls.__name__.lower())
     if reason:
         raise ValueError(_coupling_message(cls.__name__, reason, alternative))
+    twin = cls.__name__.lower() in _OPTLAB
     raise TypeError(
         f"a sweep needs the name or class of one of optlab's element-wise optimizers "
-        f"({', '.join(names())}); got {optimizer!r}. Keras's built-ins compute the same "
-        f"steps as their optlab namesakes but cannot take a different hyperparameter per copy."
+        f"({', '.join(names())}); got {optimizer!r}. "
+        + (f"Keras's built-ins compute the same steps as their optlab namesakes but cannot take a "
+           f"different hyperparameter per copy: use {cls.__name__.lower()!r}." if twin else
+           f"optlab has no element-wise twin of {cls.__name__} that can take a different "
+           f"hyperparameter per copy.")
     )
 
 
@@ -564,21 +746,28 @@ def state_bytes(optimizer) -> int:
 def memory_of(candidates: dict, variables, implementation: str = "keras") -> dict:
     """Bytes of optimizer state for each candidate built on ``variables``: ``{label: state_bytes}``.
 
-    ``candidates`` maps a label to ``(name, hyperparameters)`` (a name of
-    :func:`names`); each optimizer is made with :func:`create` and built on
-    ``variables`` (a model's ``trainable_variables``), then measured with
-    :func:`state_bytes`. Nothing is trained.
+    ``candidates`` maps a label to ``(optimizer, hyperparameters)``, where
+    ``optimizer`` is a name of :func:`names` (made with :func:`create`) or a
+    Keras optimizer class such as ``keras.optimizers.Muon`` (made as
+    ``cls(**hyperparameters)``); each is built on ``variables`` (a model's
+    ``trainable_variables``), then measured with :func:`state_bytes`. Nothing
+    is trained.
     """
     if not isinstance(candidates, dict) or not candidates:
-        raise ValueError("candidates must map at least one label to (name, hyperparameters).")
+        raise ValueError("candidates must map at least one label to (name or optimizer class, hyperparameters).")
     variables = list(variables)
     if not variables:
         raise ValueError("variables must hold at least one variable (a model's trainable_variables).")
     memory = {}
     for label, spec in candidates.items():
         if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)):
-            raise TypeError(f"{label}: expected (name, hyperparameters dict); got {spec!r}.")
-        optimizer = create(spec[0], implementation=implementation, **spec[1])
+            raise TypeError(f"{label}: expected (name or optimizer class, hyperparameters dict); got {spec!r}.")
+        if isinstance(spec[0], type):
+            if not issubclass(spec[0], keras.optimizers.Optimizer):
+                raise TypeError(f"{label}: {spec[0].__name__} is not a Keras optimizer class.")
+            optimizer = spec[0](**spec[1])
+        else:
+            optimizer = create(spec[0], implementation=implementation, **spec[1])
         optimizer.build(variables)
         memory[label] = state_bytes(optimizer)
     return memory

@@ -14,6 +14,11 @@ r"""Training runs on real data: one run at a time, or many at once.
   that :func:`train` would follow with the same settings
   (``tests/test_training.py`` checks it), but the whole sweep costs one
   compiled loop instead of one ``fit`` per run.
+- :func:`train_separately` trains several models at once, each with its own
+  optimizer and its own variables, in one compiled loop: the fast path for
+  optimizers that :func:`sweep` refuses (Muon, Adafactor, LAMB, or any Keras
+  optimizer without an optlab twin). Run r follows the path :func:`train`
+  would follow with the same optimizer and seed.
 - :class:`LRRangeTest` is Smith's learning-rate range test as a Keras callback;
   :func:`lr_range_test` runs it.
 
@@ -42,7 +47,7 @@ __all__ = [
     "Run", "Sweep", "StackedDense", "BatchLoss", "LRRangeTest", "RangeTestResult",
     "initial_weights", "mlp", "stacked_mlp", "batch_order", "train", "sweep", "lr_range_test",
     "range_test_schedule", "range_test_of", "setting_values", "runs_table",
-    "select_runs", "spread_text", "warmup_cosine",
+    "select_runs", "spread_text", "warmup_cosine", "train_separately", "best_setting",
 ]
 
 @dataclass(frozen=True)
@@ -191,6 +196,23 @@ def spread_text(runs, metric: str = "test_accuracy", digits: int = 3) -> str:
     digits = _validation.whole_number("digits", digits, minimum=0)
     values = np.array([np.nan if run.diverged else run.final(metric) for run in runs])
     return f"{np.mean(values):.{digits}f} [{np.min(values):.{digits}f}, {np.max(values):.{digits}f}]"
+
+
+def best_setting(runs, metric: str = "loss", by: str = "learning_rate"):
+    """The value of ``by`` whose runs have the best mean last-epoch ``metric`` over their seeds.
+
+    Lowest for a loss, highest for an accuracy, from :func:`runs_table`
+    (``how="final"``); a value with a diverged run (NaN) is never chosen, and
+    if every value has one there is nothing to choose (``ValueError``). Choose on the training loss (``metric="loss"``), not on
+    the test set, so that the test numbers stay an honest estimate.
+    """
+    rows, table = runs_table(list(runs), metric, by)
+    means = np.mean(table, axis=1)  # a NaN (diverged seed) makes the whole row NaN
+    if np.isnan(means).all():
+        raise ValueError(f"every value of {by!r} has a diverged run; nothing to choose.")
+    means = np.where(np.isnan(means), -np.inf if "accuracy" in metric else np.inf, means)
+    best = rows[int(np.argmax(means) if "accuracy" in metric else np.argmin(means))]
+    return best.item() if hasattr(best, "item") else best
 
 
 def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
@@ -391,7 +413,9 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
     that ``train(optimizer(**its hyperparameters), data, seed=its seed, ...)``
     would. Optimizers whose update mixes entries of a tensor (LAMB, LARS, Muon,
     Adafactor, and any clipping by norm) would couple the copies and are
-    refused.
+    refused; so is any optimizer without an optlab twin that takes one setting
+    per copy, such as Keras's ``ScheduleFreeAdamW`` (element-wise, but optlab
+    has no version of it). Train those with :func:`train_separately`.
 
     Each epoch runs as one compiled TensorFlow graph. ``xla=True`` compiles it
     with XLA, which fuses the copies' small matrix products and pays off for
@@ -620,6 +644,113 @@ def lr_range_test(optimizer, data, *, start: float = 1e-4, stop: float = 10.0, s
     train(optimizer, data, epochs=math.ceil(test.steps / steps_per_epoch), batch_size=batch_size,
           seed=seed, hidden=hidden, callbacks=[test], max_loss=math.inf)
     return test.result
+
+
+def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 100, hidden=(100, 100),
+                     xla: bool = False) -> dict:
+    """Train one :func:`mlp` per entry of ``runs = {label: (optimizer, seed)}``, all at once.
+
+    Every run has its own model (initial weights from its seed), its own fresh
+    optimizer (any Keras optimizer, built-in or optlab) and its own mini-batch
+    order (:func:`batch_order` with its seed), exactly as :func:`train` would;
+    the loss is the mean cross-entropy of the batch (or mean squared error for
+    regression). One epoch of all runs is one traced TensorFlow graph (a
+    ``tf.while_loop`` over the steps), so the cost is one trace plus the
+    arithmetic, not one ``model.fit`` per run. Use it for optimizers that
+    :func:`sweep` refuses; for element-wise optlab optimizers :func:`sweep` is
+    much faster. Returns ``{label: Run}``; the optimizers keep their state, so
+    the caller can read their slots afterwards. Divergence is not cut short: a
+    run whose loss turns NaN keeps going (its ``diverged_at`` says where).
+    ``xla=True`` compiles the epoch with XLA; for a handful of MLP runs on a
+    CPU its compilation (several seconds for Muon's and Adafactor's graphs)
+    costs more than it saves, so it is off by default. For the same reason
+    TensorFlow's graph optimiser (Grappler) is switched off while the graph is
+    first run: it changes no result beyond float32 rounding.
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError("runs must map at least one label to (optimizer, seed).")
+    for label, spec in runs.items():
+        if not (isinstance(spec, tuple) and len(spec) == 2):
+            raise TypeError(f"{label}: expected (optimizer, seed); got {spec!r}.")
+        try:
+            _fresh_optimizer(spec[0])
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{label}: {error}") from None
+    if len({id(spec[0]) for spec in runs.values()}) < len(runs):
+        raise ValueError("two runs share one optimizer; create a new one for every run.")
+    sizes, batch_size, epochs, _ = _check_run(data, hidden, batch_size, epochs, math.inf)
+    started = time.perf_counter()
+    labels = list(runs)
+    optimizers = [runs[label][0] for label in labels]
+    seeds = [_seed(runs[label][1]) for label in labels]
+    models = [mlp(sizes, seed) for seed in seeds]
+    for model, optimizer in zip(models, optimizers):
+        optimizer.build(model.trainable_variables)
+    orders = np.stack([batch_order(len(data.x_train), batch_size, epochs, seed) for seed in seeds],
+                      axis=2)  # (epochs, steps, runs, batch)
+    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+    x_test, y_test = tf.constant(data.x_test), tf.constant(data.y_test)
+    classification = bool(data.classes)
+
+    def metrics(model, inputs, targets):
+        outputs = model(inputs)
+        if classification:
+            loss = ops.mean(ops.sparse_categorical_crossentropy(targets, outputs, from_logits=True))
+            hits = ops.cast(ops.equal(ops.argmax(outputs, axis=-1), ops.cast(targets, "int64")), "float32")
+            return loss, ops.mean(hits)
+        loss = ops.mean(ops.square(outputs[:, 0] - targets))
+        return loss, ops.zeros_like(loss)
+
+    def step(k, losses, accuracies, order):
+        step_losses, step_accuracies = [], []
+        for r, (model, optimizer) in enumerate(zip(models, optimizers)):
+            index = order[k, r]
+            with tf.GradientTape() as tape:
+                loss, accuracy = metrics(model, tf.gather(x, index), tf.gather(y, index))
+            weights = model.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+            step_losses.append(loss)
+            step_accuracies.append(accuracy)
+        return (k + 1, losses.write(k, tf.stack(step_losses)), accuracies.write(k, tf.stack(step_accuracies)),
+                order)
+
+    def epoch(order):  # order: (steps, runs, batch)
+        steps = order.shape[0]
+        start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps),
+                 order)
+        _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
+        tests = [metrics(model, x_test, y_test) for model in models]
+        return (losses.stack(), accuracies.stack(), tf.stack([t[0] for t in tests]),
+                tf.stack([t[1] for t in tests]))
+
+    compiled = tf.function(epoch, autograph=False, jit_compile=xla).get_concrete_function(
+        tf.TensorSpec(orders.shape[1:], tf.int32))
+    step_losses, records = [], []
+    for e in range(epochs):
+        if e == 0:  # the graph is optimised when first run: skip Grappler's passes, which cost more than they save
+            saved = tf.config.optimizer.get_experimental_options()
+            tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+        try:
+            losses, accuracies, test_loss, test_accuracy = (t.numpy() for t in compiled(tf.constant(orders[e])))
+        finally:
+            if e == 0:
+                tf.config.optimizer.set_experimental_options(
+                    {"disable_meta_optimizer": saved.get("disable_meta_optimizer", False)})
+        step_losses.append(losses)
+        records.append((losses.mean(axis=0), accuracies.mean(axis=0), test_loss, test_accuracy))
+    wall_time = time.perf_counter() - started
+    step_loss = np.concatenate(step_losses).astype(np.float64)  # (steps, runs)
+    names = ["loss", "accuracy", "test_loss", "test_accuracy"] if classification else ["loss", "test_loss"]
+    result = {}
+    for r, label in enumerate(labels):
+        bad = ~np.isfinite(step_loss[:, r])
+        per_epoch = {name: np.array([record[k][r] for record in records], np.float64)
+                     for k, name in enumerate(["loss", "accuracy", "test_loss", "test_accuracy"]) if name in names}
+        config = {"optimizer": type(optimizers[r]).__name__, **_hyperparameters(optimizers[r]),
+                  "seed": seeds[r], "epochs": epochs, "batch_size": batch_size}
+        result[label] = Run(config=config, step_loss=step_loss[:, r], epochs=per_epoch, wall_time=wall_time,
+                            weights=models[r].get_weights(), diverged_at=int(np.argmax(bad)) if bad.any() else None)
+    return result
 
 
 def _compiled_epoch(model, optimizer, data, order_shape, xla):
