@@ -123,6 +123,17 @@ def test_largest_difference_refuses_runs_of_different_lengths():
     assert scale.largest_difference(a, scale.ReplicatedRun(np.ones((3, 4), np.float32), 2, 0.0)) == 1.0
 
 
+def test_difference_per_step_is_the_largest_entry_after_each_step_and_is_drawn_with_gaps_at_zero():
+    reference = scale.ReplicatedRun(np.zeros((3, 2), np.float32), 1, 0.0)
+    run = scale.ReplicatedRun(np.array([[0, 0], [0.5, -2], [0, 0]], np.float32), 2, 0.0)
+    assert scale.difference_per_step(reference, run).tolist() == [0.0, 2.0, 0.0]
+    ax = scale.plot_differences({"run": (reference, run)})
+    drawn = ax.lines[0].get_ydata()
+    assert drawn[0] == 2.0 and np.isnan(drawn[1]) and ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="at least one label"):
+        scale.plot_differences({})
+
+
 def test_mirrored_sums_on_one_device_on_cpus(replicated):
     assert replicated["cross_device_ops"] == "ReductionToOneDevice"
 

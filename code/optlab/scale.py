@@ -43,7 +43,7 @@ from keras import ops
 from . import _validation
 
 __all__ = ["split_cpu", "mirrored", "one_device", "train_replicated", "fit_replicated", "ReplicatedRun",
-           "largest_difference", "step_norms", "accuracy", "scaled_learning_rate", "LinearScaling",
+           "difference_per_step", "largest_difference", "plot_differences", "step_norms", "accuracy", "scaled_learning_rate", "LinearScaling",
            "StackedLamb", "lamb_sweep", "LargeBatchStudy", "large_batch_study", "plot_large_batch",
            "plot_data_parallel"]
 
@@ -212,12 +212,42 @@ def train_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int,
                          optimizer=optimizer)
 
 
-def largest_difference(a: ReplicatedRun, b: ReplicatedRun) -> float:
-    """The largest absolute difference between two runs' weights, over all steps and entries."""
+def difference_per_step(a: ReplicatedRun, b: ReplicatedRun) -> np.ndarray:
+    r"""The largest absolute difference between two runs' weights after each step: ``(steps + 1,)``.
+
+    Entry k is :math:`\max_i |w^{(a)}_{k,i} - w^{(b)}_{k,i}|` over all weights, k = 0 before the first step.
+    """
     if a.weights.shape != b.weights.shape:
         raise ValueError(f"the runs have different shapes: {a.weights.shape} and {b.weights.shape} "
                          f"(same model and number of steps needed).")
-    return float(np.max(np.abs(a.weights.astype(np.float64) - b.weights.astype(np.float64))))
+    return np.max(np.abs(a.weights.astype(np.float64) - b.weights.astype(np.float64)), axis=1)
+
+
+def largest_difference(a: ReplicatedRun, b: ReplicatedRun) -> float:
+    """The largest absolute difference between two runs' weights, over all steps and entries."""
+    return float(np.max(difference_per_step(a, b)))
+
+
+def plot_differences(pairs: dict, ax=None):
+    """Draw :func:`difference_per_step` of each ``label: (reference, run)`` against the step, on a log scale.
+
+    A step where the two runs hold exactly the same weights (difference 0)
+    leaves a gap in its curve. Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(pairs, dict) or not pairs:
+        raise ValueError("pairs must map at least one label to (reference, run), two ReplicatedRuns.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.8))
+    for label, (reference, run) in pairs.items():
+        differences = difference_per_step(reference, run)[1:]
+        steps = np.arange(1, len(differences) + 1)
+        ax.plot(steps, np.where(differences > 0, differences, np.nan), "o-", ms=3, label=label)
+    ax.set(yscale="log", xlabel="step", ylabel="largest |weight difference|",
+           title="distance from the one-device run, step by step")
+    ax.legend(fontsize=8)
+    return ax
 
 
 def step_norms(run: ReplicatedRun) -> np.ndarray:
