@@ -179,8 +179,8 @@ def test_tune_then_rerun_reads_training_sweeps_too():
 
 
 def test_run_stacked_explains_bad_input(quadratic, wilson):
-    with pytest.raises(ValueError, match="Unknown optimizer 'adamax'"):
-        benchmarks.run_stacked(quadratic, {"x": ("adamax", {})}, steps=2)
+    with pytest.raises(ValueError, match="Unknown optimizer 'adadelta'"):
+        benchmarks.run_stacked(quadratic, {"x": ("adadelta", {})}, steps=2)
     with pytest.raises(TypeError, match="expected \\(name, hyperparameters dict\\)"):
         benchmarks.run_stacked(quadratic, {"x": "sgd"}, steps=2)
     with pytest.raises(ValueError, match="full-batch"):

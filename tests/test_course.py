@@ -1,5 +1,6 @@
 """optlab.course: the links to the course follow _config.yml, and retarget moves them to a fork."""
 
+import ast
 import json
 import re
 import shutil
@@ -142,10 +143,16 @@ def test_student_notebook_has_a_stub_for_each_solution_and_no_solution_code(stud
 
 
 def set_up_namespace(nb) -> dict:
-    """The names a chapter's set-up cell defines (its imports), as a fresh namespace."""
+    """The names a chapter's set-up cell imports, as a fresh namespace.
+
+    Only the imports run: the cell's other statements configure the kernel
+    (chapter 11 splits the CPU into logical devices, which TensorFlow refuses
+    once this test process has used it).
+    """
     cell = next(cell for cell in nb.cells if cell.cell_type == "code" and "set_random_seed" in cell.source)
+    imports = [node for node in ast.parse(cell.source).body if isinstance(node, (ast.Import, ast.ImportFrom))]
     namespace = {}
-    exec(cell.source, namespace)
+    exec(compile(ast.Module(body=imports, type_ignores=[]), "<set-up imports>", "exec"), namespace)
     return namespace
 
 
