@@ -28,3 +28,17 @@ def site(tmp_path_factory):
     )
     assert result.returncode == 0, f"site build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def two_classes():
+    """A tiny classification task for training tests: two classes, split by the
+    sign of x₀ + x₁, 200 training and 100 test examples."""
+    import numpy as np
+
+    from optlab import data
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 6)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
+    return data.Split("two classes", x[:200], y[:200], x[200:], y[200:], classes=2)

@@ -5,20 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from optlab import beyond, data, training
+from optlab import beyond, training
 
 
-@pytest.fixture(scope="module")
-def small():
-    """Two classes, split by the sign of x₀ + x₁: 200 training and 100 test examples."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 6)).astype(np.float32)
-    y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
-    return data.Split("two classes", x[:200], y[:200], x[200:], y[200:], classes=2)
-
-
-def test_one_step_returns_the_weights_before_and_after_one_update_of_a_fresh_mlp(small):
-    model, before, after, gradients = beyond.one_step(keras.optimizers.SGD(learning_rate=0.5), small,
+def test_one_step_returns_the_weights_before_and_after_one_update_of_a_fresh_mlp(two_classes):
+    model, before, after, gradients = beyond.one_step(keras.optimizers.SGD(learning_rate=0.5), two_classes,
                                                       layer_sizes=(6, 8, 2), batch=50)
     assert [w.shape for w in before] == [(6, 8), (8,), (8, 2), (2,)]
     for w0, w1, g in zip(before, after, gradients):
@@ -27,19 +18,19 @@ def test_one_step_returns_the_weights_before_and_after_one_update_of_a_fresh_mlp
     with pytest.raises(ValueError, match="already been used"):
         used = keras.optimizers.SGD()
         used.build(model.trainable_variables)
-        beyond.one_step(used, small, layer_sizes=(6, 8, 2))
+        beyond.one_step(used, two_classes, layer_sizes=(6, 8, 2))
 
 
-def test_test_accuracy_counts_right_answers_and_checks_shapes(small):
+def test_test_accuracy_counts_right_answers_and_checks_shapes(two_classes):
     model = training.mlp((6, 8, 2), 1)
-    expected = np.mean(np.argmax(model.predict(small.x_test, verbose=0), axis=1) == small.y_test)
-    assert beyond.test_accuracy(model.get_weights(), small, (6, 8, 2)) == pytest.approx(expected)
+    expected = np.mean(np.argmax(model.predict(two_classes.x_test, verbose=0), axis=1) == two_classes.y_test)
+    assert beyond.test_accuracy(model.get_weights(), two_classes, (6, 8, 2)) == pytest.approx(expected)
     # a perfect rule: logit difference x0 + x1 (no hidden ReLU trouble: route through positive and negative parts)
     w1 = np.zeros((6, 2), np.float32); w1[0, 0] = w1[1, 0] = 1; w1[0, 1] = w1[1, 1] = -1
     w2 = np.array([[-1, 1], [1, -1]], np.float32)
-    assert beyond.test_accuracy([w1, np.zeros(2, np.float32), w2, np.zeros(2, np.float32)], small, (6, 2, 2)) == 1.0
+    assert beyond.test_accuracy([w1, np.zeros(2, np.float32), w2, np.zeros(2, np.float32)], two_classes, (6, 2, 2)) == 1.0
     with pytest.raises(ValueError, match="weights must have the shapes of an MLP"):
-        beyond.test_accuracy(model.get_weights()[:2], small, (6, 8, 2))
+        beyond.test_accuracy(model.get_weights()[:2], two_classes, (6, 8, 2))
 
 
 def keras_schedule_free(start, gradients, learning_rate):

@@ -370,15 +370,6 @@ def test_best_setting_picks_the_lowest_mean_loss_or_highest_accuracy_and_skips_d
         training.best_setting([run(0, 0.1, 0.5, 0.9, diverged_at=0)])
 
 
-@pytest.fixture(scope="module")
-def two_classes():
-    """Two classes, split by the sign of x₀ + x₁: 200 training and 100 test examples."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 6)).astype(np.float32)
-    y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
-    return data.Split("two classes", x[:200], y[:200], x[200:], y[200:], classes=2)
-
-
 def test_each_separate_run_follows_its_own_training_train_run(two_classes):
     runs = training.train_separately({"lamb": (keras.optimizers.Lamb(learning_rate=0.01), 0),
                                       "muon": (keras.optimizers.Muon(learning_rate=0.01), 3)},
