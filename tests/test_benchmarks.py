@@ -1,7 +1,5 @@
 """Published test problems are built as published; stacked runs are the runs they stand for; the protocol picks fairly."""
 
-from types import SimpleNamespace
-
 import keras
 import numpy as np
 import pytest
@@ -99,7 +97,7 @@ def test_a_diverging_row_is_cut_and_leaves_the_others_untouched(quadratic):
     calm, wild = runs
     assert wild.diverged and not calm.diverged
     assert np.all(np.isfinite(wild.losses["test_loss"])) and len(wild.losses["test_loss"]) == wild.diverged_at
-    assert np.isnan(wild.final()) and np.all(np.isnan(wild.weights))
+    assert np.isnan(wild.final("test_loss")) and np.all(np.isnan(wild.weights))
     alone = eager_rows(quadratic, lambda: keras.optimizers.SGD(0.01), 128, 0, 30)
     np.testing.assert_allclose(calm.weights, alone, rtol=1e-4, atol=1e-5)
 
@@ -136,46 +134,8 @@ def test_wilson_refuses_p_at_most_half_and_draws_without_a_majority():
             s for s in range(100) if np.random.default_rng(s).random(1)[0] >= 0.51))
 
 
-def fake_runs(scores, metric="test_loss"):
-    """Runs with config learning_rate / seed and a fixed final score (NaN: diverged)."""
-    return [SimpleNamespace(config={"learning_rate": rate, "seed": seed},
-                            final=lambda m, value=value: value, diverged=bool(np.isnan(value)))
-            for (rate, seed), value in scores.items()]
 
 
-def test_tune_then_rerun_tunes_on_one_seed_and_reports_all():
-    runs = fake_runs({(0.1, 0): 2.0, (0.1, 1): 9.0, (1.0, 0): 1.0, (1.0, 1): 8.0, (10.0, 0): np.nan,
-                      (10.0, 1): 0.5})
-    best, chosen = benchmarks.tune_then_rerun(runs, "test_loss")
-    assert best == 1.0 and [run.config["seed"] for run in chosen] == [0, 1]
-    best, _ = benchmarks.tune_then_rerun(runs, "test_accuracy")  # higher is better for accuracies
-    assert best == 0.1
-    with pytest.raises(ValueError, match="every run with seed 0 diverged"):
-        benchmarks.tune_then_rerun(fake_runs({(1.0, 0): np.nan}))
-
-
-def test_table_and_near_best_read_a_sensitivity_curve():
-    runs = fake_runs({(0.1, 0): 0.5, (0.1, 1): 0.6, (1.0, 0): 0.7, (1.0, 1): 0.7, (10.0, 0): np.nan,
-                      (10.0, 1): 0.9})
-    values, scores = benchmarks.table(runs, "test_accuracy")
-    np.testing.assert_array_equal(values, [0.1, 1.0, 10.0])
-    assert scores.shape == (3, 2) and np.isnan(scores[2, 0])
-    np.testing.assert_array_equal(benchmarks.near_best(values, scores, 0.05, higher_is_better=True), [1.0])
-    np.testing.assert_array_equal(benchmarks.near_best(values, scores, 0.2, higher_is_better=True), [0.1, 1.0])
-    with pytest.raises(ValueError, match="two runs share"):
-        benchmarks.table(runs + runs[:1], "test_accuracy")
-
-
-def test_tune_then_rerun_reads_training_sweeps_too():
-    mnist = data.mnist1d()
-    small = data.Split("part", mnist.x_train[:300], mnist.y_train[:300], mnist.x_test[:100],
-                       mnist.y_test[:100], classes=10)
-    sweep = training.sweep("sgd", small, epochs=1, batch_size=50, learning_rate=[0.001, 0.3], seeds=[0, 1])
-    best, chosen = benchmarks.tune_then_rerun(sweep.runs, "test_accuracy")
-    seed_0 = {run.config["learning_rate"]: run.final("test_accuracy") for run in sweep.runs if run.config["seed"] == 0}
-    assert best == max(seed_0, key=seed_0.get) and len(chosen) == 2
-    values, scores = benchmarks.table(sweep.runs, "test_accuracy")
-    np.testing.assert_array_equal(scores, sweep.table("test_accuracy")[1])
 
 
 def test_run_stacked_explains_bad_input(quadratic, wilson):
@@ -229,44 +189,3 @@ def test_rescaled_quadratic_is_the_same_problem_in_other_units(quadratic):
     with pytest.raises(ValueError, match="factor must be positive"):
         quadratic.rescaled(0, 0.0)
 
-
-def test_by_label_groups_runs_in_order_and_by_settings():
-    runs = [SimpleNamespace(label=label, config={"batch_size": b, "seed": 0})
-            for label in ("A", "B") for b in (1, 10)]
-    assert list(benchmarks.by_label(runs)) == ["A", "B"]
-    assert benchmarks.by_label(runs)["B"] == runs[2:]
-    groups = benchmarks.by_label(runs, "batch_size")
-    assert list(groups) == [("A", 1), ("A", 10), ("B", 1), ("B", 10)] and groups[("A", 10)] == [runs[1]]
-    with pytest.raises(KeyError, match="no setting 'momentum'"):
-        benchmarks.by_label(runs, "momentum")
-    with pytest.raises(TypeError, match="needs runs with a label"):
-        benchmarks.by_label([SimpleNamespace(config={})])
-
-
-def test_tuned_summary_tunes_on_one_metric_and_reports_another():
-    def run(rate, seed, train, test):
-        scores = {"train_loss": train, "test_loss": test}
-        return SimpleNamespace(config={"learning_rate": rate, "seed": seed}, final=lambda m: scores[m],
-                               diverged=bool(np.isnan(test)))
-
-    a = [run(0.01, 0, 5.0, 1.0), run(0.01, 1, 5.0, 1.2), run(0.1, 0, 2.0, 3.0), run(0.1, 1, 2.5, 2.0),
-         run(1.0, 0, 3.0, 1.1), run(1.0, 1, np.nan, np.nan)]
-    b = [run(0.01, 0, 1.0, 4.0), run(0.01, 1, 1.0, 6.0), run(0.1, 0, 2.0, 5.0), run(0.1, 1, 2.0, 5.0)]
-    summary = benchmarks.tuned_summary({"a": a, "b": b}, "train_loss", "test_loss", within=1.5)
-    assert list(summary) == ["a", "b"]
-    s = summary["a"]
-    # seed 0's training losses 5, 2, 3: the pick is 0.1; its test losses 3 and 2
-    assert s.best == 0.1 and not s.at_edge and [r.config["seed"] for r in s.runs] == [0, 1]
-    np.testing.assert_array_equal(s.scores, [3.0, 2.0])
-    assert (s.mean, s.low, s.high) == (2.5, 2.0, 3.0)
-    # mean test losses 1.1, 2.5, NaN: within 1.5 of 1.1 are 0.01 and 0.1; 1.0 has a diverged seed
-    np.testing.assert_array_equal(s.near_best, [0.01, 0.1])
-    assert s.lowest_diverged == 1.0
-    t = summary["b"]
-    assert t.best == 0.01 and t.at_edge and t.lowest_diverged is None and t.mean == 5.0
-    np.testing.assert_array_equal(t.near_best, [0.01, 0.1])  # means 5 and 5
-    assert len(benchmarks.tuned_summary({"b": b}, "train_loss", "test_loss")["b"].near_best) == 0
-    higher = benchmarks.tuned_summary({"b": b}, "train_loss", "test_loss", within=0.0, higher_is_better=True)["b"]
-    np.testing.assert_array_equal(higher.near_best, [0.01, 0.1])
-    with pytest.raises(ValueError, match="groups must map at least one label"):
-        benchmarks.tuned_summary({}, "train_loss", "test_loss")

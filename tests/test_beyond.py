@@ -21,16 +21,16 @@ def test_one_step_returns_the_weights_before_and_after_one_update_of_a_fresh_mlp
         beyond.one_step(used, two_classes, layer_sizes=(6, 8, 2))
 
 
-def test_test_accuracy_counts_right_answers_and_checks_shapes(two_classes):
+def test_mlp_accuracy_counts_right_answers_on_the_named_part_and_checks_shapes(two_classes):
     model = training.mlp((6, 8, 2), 1)
     expected = np.mean(np.argmax(model.predict(two_classes.x_test, verbose=0), axis=1) == two_classes.y_test)
-    assert beyond.test_accuracy(model.get_weights(), two_classes, (6, 8, 2)) == pytest.approx(expected)
+    assert beyond.mlp_accuracy(model.get_weights(), two_classes, "test", (6, 8, 2)) == pytest.approx(expected)
     # a perfect rule: logit difference x0 + x1 (no hidden ReLU trouble: route through positive and negative parts)
     w1 = np.zeros((6, 2), np.float32); w1[0, 0] = w1[1, 0] = 1; w1[0, 1] = w1[1, 1] = -1
     w2 = np.array([[-1, 1], [1, -1]], np.float32)
-    assert beyond.test_accuracy([w1, np.zeros(2, np.float32), w2, np.zeros(2, np.float32)], two_classes, (6, 2, 2)) == 1.0
+    assert beyond.mlp_accuracy([w1, np.zeros(2, np.float32), w2, np.zeros(2, np.float32)], two_classes, "test", (6, 2, 2)) == 1.0
     with pytest.raises(ValueError, match="weights must have the shapes of an MLP"):
-        beyond.test_accuracy(model.get_weights()[:2], two_classes, (6, 8, 2))
+        beyond.mlp_accuracy(model.get_weights()[:2], two_classes, "test", (6, 8, 2))
 
 
 def keras_schedule_free(start, gradients, learning_rate):

@@ -71,10 +71,10 @@ def test_bad_flowchart_input_is_refused_with_a_clear_message():
         choosing.plot_decisions([choosing.Question("q?", "a", "e")], "")
 
 
-def history(step_loss, loss, test_loss=None, diverged_at=None):
-    epochs = {"loss": np.array(loss, float)}
-    if test_loss is not None:
-        epochs["test_loss"] = np.array(test_loss, float)
+def history(step_loss, loss, val_loss=None, diverged_at=None):
+    """A run's history; without a validation curve, a flat one (nothing to call overfitting)."""
+    epochs = {"loss": np.array(loss, float),
+              "val_loss": np.array(val_loss if val_loss is not None else [1.0] * len(loss), float)}
     return training.Run(config={}, step_loss=np.array(step_loss, float), epochs=epochs, wall_time=0.0,
                         diverged_at=diverged_at)
 
@@ -106,16 +106,16 @@ def test_diagnose_calls_a_flat_training_loss_a_plateau():
                              plateau_drop=0.01).symptom == "healthy"
 
 
-def test_diagnose_calls_a_rising_test_loss_with_a_falling_training_loss_overfitting():
-    test = [2.0, 1.8, 1.7, 1.75, 1.9, 2.1, 2.4, 2.8, 3.2, 3.6]
-    result = choosing.diagnose(history([2.4, 2.2], FALLING, test))
+def test_diagnose_calls_a_rising_validation_loss_with_a_falling_training_loss_overfitting():
+    validation = [2.0, 1.8, 1.7, 1.75, 1.9, 2.1, 2.4, 2.8, 3.2, 3.6]
+    result = choosing.diagnose(history([2.4, 2.2], FALLING, validation))
     assert result.symptom == "overfitting"
     assert "1.7 (epoch 3) to 3.6" in result.evidence and "early stopping" in result.advice
     small_rise = [2.0, 1.8, 1.7, 1.72, 1.73, 1.74, 1.74, 1.75, 1.76, 1.78]  # +5%, under the 10% margin
     assert choosing.diagnose(history([2.4, 2.2], FALLING, small_rise)).symptom == "healthy"
 
 
-def test_a_rising_test_loss_with_a_flat_training_loss_is_not_called_overfitting():
+def test_a_rising_validation_loss_with_a_flat_training_loss_is_not_called_overfitting():
     flat = [1.5] * 10
     result = choosing.diagnose(history([2.4, 2.2], flat, [1.0, 1.0, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4]))
     assert result.symptom == "plateau"
@@ -136,6 +136,13 @@ def test_a_flat_loss_far_below_the_start_is_convergence_not_a_plateau():
     result = choosing.diagnose(history([2.4, 2.3, 2.2], converged))
     assert result.symptom == "healthy" and "between epoch 6" in result.evidence
     assert choosing.diagnose(history([2.4, 2.3, 2.2], converged), recovered=0.001).symptom == "plateau"
+
+
+def test_overfitting_is_never_judged_without_a_validation_split():
+    run = training.Run(config={}, step_loss=np.array([2.4, 2.2]), epochs={"loss": np.array(FALLING),
+                       "test_loss": np.linspace(1, 3, 10)})
+    with pytest.raises(ValueError, match="validation loss.*never judge it on the test set"):
+        choosing.diagnose(run)
 
 
 def test_diagnose_refuses_bad_input_clearly():

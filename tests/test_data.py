@@ -15,8 +15,9 @@ def mnist():
     return data.mnist1d()
 
 
-def test_mnist1d_has_the_published_shapes_and_ten_balanced_classes(mnist):
-    assert mnist.x_train.shape == (4000, 40) and mnist.x_test.shape == (1000, 40)
+def test_mnist1d_has_the_published_shapes_and_ten_balanced_classes():
+    mnist = data.mnist1d(validation=0)
+    assert mnist.x_train.shape == (4000, 40) and mnist.x_test.shape == (1000, 40) and not mnist.has_validation
     assert mnist.x_train.dtype == np.float32 and mnist.y_train.dtype == np.int32
     assert set(np.unique(mnist.y_train)) == set(range(10)) == set(np.unique(mnist.y_test))
     counts = np.bincount(mnist.y_train)
@@ -24,8 +25,9 @@ def test_mnist1d_has_the_published_shapes_and_ten_balanced_classes(mnist):
     assert mnist.classes == 10 and mnist.features == 40
 
 
-def test_the_shipped_file_is_what_mnist1d_make_dataset_builds_at_its_defaults(mnist):
+def test_the_shipped_file_is_what_mnist1d_make_dataset_builds_at_its_defaults():
     pytest.importorskip("mnist1d")
+    mnist = data.mnist1d(validation=0)
     fresh = data.generate_mnist1d()
     np.testing.assert_array_equal(fresh["y_train"], mnist.y_train)
     np.testing.assert_array_equal(fresh["y_test"], mnist.y_test)
@@ -71,20 +73,38 @@ def test_a_file_with_altered_values_fails_the_checksum(tmp_path):
     with pytest.raises(ValueError, match=r"damaged.*checksum.*python -m optlab\.data"):
         data.mnist1d(altered)
     shutil.copy(data.MNIST1D_FILE, altered)
-    assert data.mnist1d(altered).x_train.shape == (4000, 40)
+    assert data.mnist1d(altered, validation=0).x_train.shape == (4000, 40)
 
 
 def test_dataset_batches_the_chosen_part(mnist):
     batches = list(mnist.dataset("test", batch_size=300))
     assert [len(x) for x, _ in batches] == [300, 300, 300, 100]
     np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), mnist.y_test)
-    with pytest.raises(ValueError, match="Valid names: test, train"):
-        mnist.dataset("validation")
+    with pytest.raises(ValueError, match="Valid names: test, train, validation"):
+        mnist.dataset("held-out")
+    with pytest.raises(ValueError, match="no validation split"):
+        data.mnist1d(validation=0).dataset("validation")
+
+
+def test_the_validation_split_is_drawn_from_the_training_signals_and_leaves_the_test_set_alone(mnist):
+    whole = data.mnist1d(validation=0)
+    assert mnist.x_train.shape == (3200, 40) and mnist.x_val.shape == (800, 40)
+    np.testing.assert_array_equal(mnist.x_test, whole.x_test)
+    together = np.concatenate([mnist.x_train, mnist.x_val])
+    assert sorted(map(bytes, together)) == sorted(map(bytes, whole.x_train))  # a partition, nothing repeated
+    again = data.mnist1d()
+    np.testing.assert_array_equal(again.x_val, mnist.x_val)  # the seed fixes the draw
+    assert not np.array_equal(data.mnist1d(seed=1).x_val, mnist.x_val)
+    assert set(np.unique(mnist.y_val)) == set(range(10))
+    with pytest.raises(ValueError, match="already has a validation split"):
+        data.with_validation(mnist, 10)
+    with pytest.raises(ValueError, match="must leave training examples"):
+        data.with_validation(whole, 4000)
 
 
 def test_a_seeded_dataset_reshuffles_every_epoch_in_a_fixed_order(mnist):
     def two_epochs(seed):
-        dataset = mnist.dataset(batch_size=4000, shuffle_seed=seed)
+        dataset = mnist.dataset(batch_size=len(mnist.x_train), shuffle_seed=seed)
         return [next(iter(dataset))[1].numpy() for _ in range(2)]
 
     first, second = two_epochs(3)

@@ -15,18 +15,28 @@ def run(rate, seed, accuracy, loss, diverged_at=None):
                         wall_time=1.0, diverged_at=diverged_at)
 
 
-def test_sweep_table_has_one_row_per_rate_with_the_mean_over_seeds():
+def test_sweep_table_has_one_row_per_rate_with_mean_and_standard_error_over_seeds():
     sweep = training.Sweep(runs=[run(0.1, 0, 0.60, 1.0), run(0.1, 1, 0.70, 0.5), run(1.0, 0, 0.2, 3.0, 5),
                                  run(1.0, 1, 0.3, 2.0)], wall_time=1.0)
-    lines = display.sweep_table({"SGD": sweep}).splitlines()
+    lines = display.sweep_table({"SGD": sweep}, metrics=("test_accuracy", "loss")).splitlines()
     assert lines[0].split() == ["η", "test", "accuracy", "training", "loss"]
-    assert lines[1].split() == ["SGD", "0.1", "0.650", "0.7500"]
-    assert lines[2].split() == ["SGD", "1", "diverged", "diverged"]
+    # accuracies 0.6 and 0.7: mean 65%, standard error 5 points; losses 1.0 and 0.5: 0.75 ± 0.25,
+    # one decimal by the precision rule (leading digit 2), rounded half to even
+    assert lines[1].split() == ["SGD", "0.1", "65%", "±", "5%", "0.8", "±", "0.2"]
+    assert lines[2].split() == ["SGD", "1", "diverged", "(1", "of", "2", "seeds)", "diverged", "(1", "of", "2", "seeds)"]
+    assert lines[-1] == "(mean ± standard error over 2 seeds)"
+
+
+def test_table_aligns_columns_and_refuses_ragged_rows():
+    text = display.table([["SGD", "0.1"], ["Adam", "10"]], ["", "η"])
+    assert text.splitlines() == ["        η", "SGD   0.1", "Adam   10"]
+    with pytest.raises(ValueError, match="every row needs 2 values"):
+        display.table([["SGD"]], ["", "η"])
 
 
 def test_sweep_table_refuses_unknown_metrics_and_empty_input():
     sweep = training.Sweep(runs=[run(0.1, 0, 0.6, 1.0)], wall_time=1.0)
-    with pytest.raises(ValueError, match="Unknown metric 'acc'"):
+    with pytest.raises(ValueError, match="metric 'acc'"):
         display.sweep_table({"SGD": sweep}, metrics=("acc",))
     with pytest.raises(ValueError, match="at least one label"):
         display.sweep_table({})

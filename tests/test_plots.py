@@ -125,7 +125,7 @@ def test_plot_sweep_draws_seed_means_and_marks_diverged_settings_on_the_top_edge
 
     sweep = Sweep(runs=[run(0.1, 0, 0.5), run(0.1, 1, 0.7), run(1.0, 0, 0.6), run(1.0, 1, 0.8),
                         run(10.0, 0, 0.0, diverged=True), run(10.0, 1, 0.3)], wall_time=1.0)
-    ax = plots.plot_sweep(sweep)
+    ax = plots.plot_sweep(sweep, "test_accuracy")
     mean, crosses = ax.get_lines()
     np.testing.assert_allclose(mean.get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
     np.testing.assert_allclose(crosses.get_xydata(), [[10.0, 1.0]])
@@ -187,10 +187,10 @@ def test_plot_sweep_takes_lists_of_runs_as_a_sweep():
 
     runs = [run(0.1, 0, 0.5), run(0.1, 1, 0.7), run(1.0, 0, 0.6), run(1.0, 1, 0.8), run(10.0, 0, 0.0, diverged=True),
             run(10.0, 1, 0.3)]
-    from_sweep = plots.plot_sweep({"a": Sweep(runs=runs, wall_time=1.0)})
-    from_list = plots.plot_sweep({"a": runs})
+    from_sweep = plots.plot_sweep({"a": Sweep(runs=runs, wall_time=1.0)}, "test_accuracy")
+    from_list = plots.plot_sweep({"a": runs}, "test_accuracy")
     for line, same in zip(from_sweep.get_lines(), from_list.get_lines(), strict=True):
         np.testing.assert_array_equal(line.get_xydata(), same.get_xydata())
     np.testing.assert_allclose(from_list.get_lines()[0].get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
     with pytest.raises(ValueError, match="a: no runs to plot"):
-        plots.plot_sweep({"a": []})
+        plots.plot_sweep({"a": []}, "test_accuracy")

@@ -184,23 +184,29 @@ def test_lamb_sweep_follows_a_keras_lamb_run():
     from optlab import data, training
 
     mnist = data.mnist1d()
-    swept = scale.lamb_sweep(mnist, learning_rate=[0.01], seeds=[0], batch_size=500, epochs=1)
-    assert swept.shape == (1, 1)
-    single = training.train(keras.optimizers.Lamb(learning_rate=0.01), mnist, epochs=1, batch_size=500, seed=0)
-    assert swept[0, 0] == pytest.approx(single.final(), abs=2e-3)
+    swept = scale.lamb_sweep(mnist, learning_rate=[0.01, 0.02], seeds=[0], batch_size=400, epochs=1)
+    assert [r.config["learning_rate"] for r in swept] == [0.01, 0.02] and len(swept[0].step_loss) == 8
+    single = training.train(keras.optimizers.Lamb(learning_rate=0.01), mnist, epochs=1, batch_size=400, seed=0)
+    np.testing.assert_allclose(swept[0].step_loss, single.step_loss, rtol=1e-4)
+    for metric in ("val_loss", "val_accuracy", "test_loss", "test_accuracy"):
+        assert swept[0].final(metric) == pytest.approx(single.final(metric), abs=2e-3), metric
 
 
 def test_large_batch_study_tunes_the_base_rate_and_grids_around_the_linear_rule():
     from optlab import data
 
-    study = scale.large_batch_study(data.mnist1d(), base_batch=500, batches=[2000], base_rates=[0.1, 1.0],
-                                    factors=[0.5, 1.0], seeds=[0], epochs=1)
-    assert study.base_rate in (0.1, 1.0)
-    assert study.linear_rate[2000] == pytest.approx(4 * study.base_rate)
-    assert study.rates[2000] == pytest.approx([2 * study.base_rate, 4 * study.base_rate])
-    assert study.accuracy[500].shape == (2, 1) and study.curves[2000].shape == (1,)
-    assert study.steps_per_epoch == {500: 8, 2000: 2}
-    assert study.best_rate[2000] in list(study.rates[2000])
+    mnist = data.mnist1d()
+    study = scale.large_batch_study(mnist, base_batch=400, batches=[1600], base_rates=[0.1, 1.0],
+                                    factors=[0.5, 1.0], seeds=[0, 1], epochs=1)
+    base = {r.config["learning_rate"]: r.final("val_loss") for r in study.runs[400] if r.config["seed"] == 0}
+    assert study.base_rate in (0.1, 1.0) and study.metric == "val_loss"
+    assert study.linear_rate[1600] == pytest.approx(4 * study.base_rate)
+    assert study.choices[1600].values == pytest.approx([2 * study.base_rate, 4 * study.base_rate])
+    assert study.choices[400].table.shape == (2, 2) and set(base) == {0.1, 1.0}
+    assert study.steps_per_epoch == {400: 8, 1600: 2}
+    assert study.best_rate[1600] in list(study.choices[1600].values)
+    with pytest.raises(ValueError, match="test set"):
+        scale.large_batch_study(mnist, base_batch=400, batches=[1600], base_rates=[0.1], metric="test_accuracy")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -209,4 +215,4 @@ def test_large_batch_study_tunes_the_base_rate_and_grids_around_the_linear_rule(
     with pytest.raises(TypeError, match="large_batch_study"):
         scale.plot_large_batch({})
     with pytest.raises(ValueError, match="base_batch"):
-        scale.large_batch_study(data.mnist1d(), base_batch=500, batches=[500], base_rates=[0.1])
+        scale.large_batch_study(mnist, base_batch=400, batches=[400], base_rates=[0.1])

@@ -22,6 +22,12 @@ def small(mnist):
                       mnist.x_test[:200], mnist.y_test[:200], classes=10)
 
 
+@pytest.fixture(scope="module")
+def validated(small):
+    """``small`` with 100 of its training signals held out for validation."""
+    return data.with_validation(small, 100, seed=3)
+
+
 def numpy_forward(weights, x):
     """The MLP's logits, computed in float64 NumPy, independently of Keras."""
     h = x.astype(np.float64)
@@ -79,6 +85,21 @@ def test_train_records_the_loss_of_every_step_from_the_initial_weights(small):
     assert run.final("test_loss") == pytest.approx(cross_entropy(final_logits, small.y_test), rel=1e-4)
     assert run.final("test_accuracy") == pytest.approx((final_logits.argmax(1) == small.y_test).mean())
     assert run.config["learning_rate"] == 0.1 and run.config["seed"] == 4 and run.wall_time > 0
+
+
+def test_every_engine_measures_the_validation_part_after_each_epoch(validated):
+    """train, sweep and train_separately record val_loss and val_accuracy, equal to a NumPy forward pass."""
+    alone = training.train(optimizers.create("sgd", learning_rate=0.1), validated, epochs=2, batch_size=50, seed=4)
+    swept = training.sweep("sgd", validated, epochs=2, batch_size=50, seeds=[4], learning_rate=0.1).runs[0]
+    separate = training.train_separately({"sgd": (optimizers.create("sgd", learning_rate=0.1), 4)}, validated,
+                                         epochs=2, batch_size=50)["sgd"]
+    assert len(alone.step_loss) == 2 * 500 // 50
+    for run in (alone, swept, separate):
+        assert set(run.epochs) == {"loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
+        logits = numpy_forward(run.weights, validated.x_val)
+        assert run.final("val_loss") == pytest.approx(cross_entropy(logits, validated.y_val), rel=1e-4)
+        assert run.final("val_accuracy") == pytest.approx((logits.argmax(1) == validated.y_val).mean())
+        np.testing.assert_allclose(run.epochs["val_loss"], alone.epochs["val_loss"], rtol=1e-4)
 
 
 def test_a_diverging_run_stops_and_keeps_only_finite_history(small):
@@ -322,28 +343,7 @@ def test_range_test_helpers_refuse_bad_input():
         training.range_test_of(_one_run([]), training.range_test_schedule())
 
 
-def _fake_run(seed, rate, loss=1.0, diverged_at=None, **extra):
-    return training.Run(config={"learning_rate": rate, "seed": seed, **extra}, step_loss=np.array([loss]),
-                        epochs={"test_accuracy": np.array([loss])}, wall_time=0.0, diverged_at=diverged_at)
 
-
-def test_select_runs_keeps_the_runs_with_every_given_setting_and_matches_schedules_by_identity():
-    schedule = training.warmup_cosine(0.1, 2, 10)
-    runs = [_fake_run(0, 0.1, wd=0.0), _fake_run(1, 0.1, wd=0.0), _fake_run(0, 0.1, wd=1.0), _fake_run(0, schedule)]
-    assert training.select_runs(runs, learning_rate=0.1, wd=0.0) == runs[:2]
-    assert training.select_runs(runs, learning_rate=schedule) == runs[3:]
-    assert training.select_runs(runs, learning_rate=0.1, seed=0) == [runs[0], runs[2]]
-    with pytest.raises(KeyError, match="no run has a setting 'weight_decay'"):
-        training.select_runs(runs, weight_decay=0.0)
-    with pytest.raises(ValueError, match="no run has"):
-        training.select_runs(runs, learning_rate=0.3)
-
-
-def test_spread_text_gives_mean_lowest_and_highest_and_nan_for_a_diverged_run():
-    assert training.spread_text([_fake_run(0, 0.1, 0.6), _fake_run(1, 0.1, 0.7)]) == "0.650 [0.600, 0.700]"
-    assert "nan" in training.spread_text([_fake_run(0, 0.1, 0.6), _fake_run(1, 0.1, 0.7, diverged_at=3)])
-    with pytest.raises(ValueError, match="at least one run"):
-        training.spread_text([])
 
 
 def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_zero():
@@ -355,19 +355,6 @@ def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_
     with pytest.raises(ValueError, match="peak"):
         training.warmup_cosine(-1.0, 4, 40)
 
-
-def test_best_setting_picks_the_lowest_mean_loss_or_highest_accuracy_and_skips_diverged_rates():
-    def run(seed, rate, loss, accuracy, diverged_at=None):
-        return training.Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.array([loss]),
-                            epochs={"loss": np.array([loss]), "test_accuracy": np.array([accuracy])},
-                            wall_time=0.0, diverged_at=diverged_at)
-
-    runs = [run(0, 0.1, 0.5, 0.9), run(1, 0.1, 0.7, 0.9), run(0, 0.3, 0.55, 0.5), run(1, 0.3, 0.6, 0.5),
-            run(0, 1.0, 0.1, 0.95), run(1, 1.0, 0.1, 0.95, diverged_at=3)]
-    assert training.best_setting(runs) == 0.3  # mean loss 0.575 < 0.6; 1.0 has a diverged seed
-    assert training.best_setting(runs, "test_accuracy") == 0.1
-    with pytest.raises(ValueError, match="every value of 'learning_rate' has a diverged run"):
-        training.best_setting([run(0, 0.1, 0.5, 0.9, diverged_at=0)])
 
 
 def test_each_separate_run_follows_its_own_training_train_run(two_classes):
@@ -382,13 +369,19 @@ def test_each_separate_run_follows_its_own_training_train_run(two_classes):
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5, err_msg=label)
         np.testing.assert_allclose(runs[label].epochs["test_accuracy"], alone.epochs["test_accuracy"], atol=1e-6)
         assert runs[label].config["learning_rate"] == 0.01 and runs[label].config["seed"] == seed
-    assert tf_grappler_is_on(), "train_separately must restore TensorFlow's graph optimiser"
+        assert runs[label].label == label
 
 
-def tf_grappler_is_on():
-    import tensorflow as tf
-
-    return not tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+def test_a_separate_run_that_diverges_is_cut_by_the_same_rule_as_a_sweep(two_classes):
+    runs = training.train_separately({"calm": (keras.optimizers.SGD(learning_rate=0.1), 0),
+                                      "wild": (keras.optimizers.SGD(learning_rate=1e4), 0)},
+                                     two_classes, epochs=3, batch_size=50, hidden=(8,))
+    wild = runs["wild"]
+    assert wild.diverged and not runs["calm"].diverged
+    assert len(wild.step_loss) == wild.diverged_at and np.all(wild.step_loss <= 1e6)
+    assert len(wild.epochs["test_loss"]) == wild.diverged_at // 4 and np.isnan(wild.final("test_loss"))
+    swept = training.sweep("sgd", two_classes, epochs=3, batch_size=50, hidden=(8,), learning_rate=1e4)
+    assert swept.runs[0].diverged_at == wild.diverged_at
 
 
 def test_train_separately_refuses_bad_input_clearly(two_classes):

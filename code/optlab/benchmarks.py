@@ -12,11 +12,9 @@ r"""Published test problems and protocols for comparing optimizers.
   (:meth:`~optlab.optimizers.ElementwiseOptimizer.for_copies`) and a row per
   stream of mini-batches, and all optimizers share one compiled loop, as
   :func:`optlab.trajectories.run_sweep` does on 2-D landscapes.
-- :func:`tune_then_rerun` is the DeepOBS protocol: pick the best setting on one
-  seed, report it over all seeds; :func:`table` and :func:`near_best` read a
-  sensitivity curve; :func:`tuned_summary` applies all three to every group of
-  runs that :func:`by_label` makes. They accept the runs of :func:`run_stacked`
-  and of :func:`optlab.training.sweep` alike.
+- The runs of :func:`run_stacked` are read, tabled and chosen from with
+  :mod:`optlab.results`, like those of :func:`optlab.training.sweep`
+  (``results.by_label``, ``results.choose``, ``results.tuned_summary``).
 """
 
 from __future__ import annotations
@@ -28,12 +26,11 @@ import numpy as np
 
 from . import _validation
 from . import optimizers as _optimizers
-from . import training as _training
+from . import results as _results
 
 __all__ = [
     "StochasticQuadratic", "LeastSquares", "StackedRun", "haar_rotation", "stochastic_quadratic",
-    "wilson_classification", "run_stacked", "table", "tune_then_rerun", "near_best",
-    "classification_error", "by_label", "TunedSummary", "tuned_summary",
+    "wilson_classification", "run_stacked", "classification_error",
 ]
 
 
@@ -308,10 +305,18 @@ class StackedRun:
     def diverged(self) -> bool:
         return self.diverged_at is not None
 
-    def final(self, metric: str = "test_loss") -> float:
-        """The last value of ``metric``; NaN if the run diverged."""
+    def final(self, metric: str) -> float:
+        """The last recorded value of ``metric``; NaN if the run diverged."""
+        _results.split_of(metric)  # an unknown metric is an error
         values = self.losses[_validation.choose("metric", metric, self.losses)]
         return math.nan if self.diverged else float(values[-1])
+
+    def best(self, metric: str) -> float:
+        """The best recorded value of ``metric``; NaN if the run diverged."""
+        values = self.losses[_validation.choose("metric", metric, self.losses)]
+        if self.diverged:
+            return math.nan
+        return float(values.max() if _results.higher_is_better(metric) else values.min())
 
 
 def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), seeds=(0,),
@@ -438,10 +443,7 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
             losses = {name: recorded[:, n, offsets[g] + r].astype(np.float64) for n, name in enumerate(names)}
             first = losses[names[0]]
             bound = max_loss if max_loss is not None else 1e6 * (abs(first[0]) + 1.0)
-            bad = np.zeros(records, bool)
-            for values in losses.values():
-                bad |= ~np.isfinite(values) | (values > bound)
-            cut = int(np.argmax(bad)) if bad.any() else None
+            cut = _results.divergence_step(np.stack(list(losses.values()), axis=1), bound)
             diverged_at = None if cut is None else cut * record_every
             batch_size, seed = streams[stream]
             runs.append(StackedRun(
@@ -452,149 +454,3 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
                 diverged_at=diverged_at,
             ))
     return runs
-
-
-def _higher_is_better(metric: str) -> bool:
-    return "accuracy" in metric
-
-
-def table(runs, metric: str = "test_loss", by: str = "learning_rate"):
-    """``metric`` for every value of ``by`` (rows) and every seed (columns); NaN where a run diverged.
-
-    ``runs`` are :class:`StackedRun` or :class:`optlab.training.Run` objects (one
-    optimizer's, one batch size's): :func:`optlab.training.runs_table`, which
-    here refuses two runs with the same setting and seed. Returns
-    ``(values, array of shape (len(values), seeds))``.
-    """
-    runs = list(runs)
-    if not runs:
-        raise ValueError("table needs at least one run.")
-    return _training.runs_table(runs, metric, by, unique=True)
-
-
-def tune_then_rerun(runs, metric: str = "test_loss", by: str = "learning_rate", tune_seed: int = 0):
-    """The DeepOBS protocol: the value of ``by`` whose ``tune_seed`` run scores best, and its runs for all seeds.
-
-    Higher is better for accuracies, lower for losses; a diverged run is never
-    best. Returns ``(best_value, [runs with that value, in seed order])``.
-    """
-    runs = list(runs)
-    tuning = [run for run in runs if run.config.get("seed") == tune_seed]
-    if not tuning:
-        raise ValueError(f"no run has seed {tune_seed}; seeds: {sorted({run.config.get('seed') for run in runs})}.")
-    scores = np.array([run.final(metric) for run in tuning])
-    if np.all(np.isnan(scores)):
-        raise ValueError(f"every run with seed {tune_seed} diverged: widen the grid towards smaller values of {by}.")
-    sign = -1.0 if _higher_is_better(metric) else 1.0
-    best = tuning[int(np.nanargmin(sign * scores))].config[by]
-    chosen = sorted((run for run in runs if run.config[by] == best), key=lambda run: run.config["seed"])
-    return best, chosen
-
-
-def near_best(values, scores, within: float, higher_is_better: bool = False) -> np.ndarray:
-    """The ``values`` whose mean score over seeds (rows of ``scores``) is within ``within`` of the best mean.
-
-    A row with a diverged seed (NaN) never counts. ``within`` is absolute, in
-    the units of the score (accuracy points, or loss).
-    """
-    values = np.asarray(values)
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim != 2 or len(scores) != len(values):
-        raise ValueError(f"scores must have one row per value: shape ({len(values)}, seeds); got {scores.shape}.")
-    within = _validation.in_interval("within", within, 0.0, np.inf)
-    means = scores.mean(axis=1)  # NaN where a seed diverged
-    if np.all(np.isnan(means)):
-        return values[:0]
-    best = np.nanmax(means) if higher_is_better else np.nanmin(means)
-    with np.errstate(invalid="ignore"):
-        ok = (means >= best - within) if higher_is_better else (means <= best + within)
-    return values[ok & ~np.isnan(means)]
-
-
-def by_label(runs, *keys) -> dict:
-    """Group runs by their ``label`` (and by the ``config`` values of ``keys``), in order of first appearance.
-
-    ``by_label(runs)`` maps each label to its runs; ``by_label(runs,
-    "batch_size")`` maps ``(label, batch_size)`` to the runs with both. Runs
-    without a ``label`` (those of :func:`optlab.training.sweep`) are refused.
-    """
-    groups = {}
-    for run in runs:
-        if not hasattr(run, "label"):
-            raise TypeError(f"by_label needs runs with a label (from run_stacked); got {type(run).__name__}.")
-        missing = [key for key in keys if key not in run.config]
-        if missing:
-            raise KeyError(f"run {run.label!r} has no setting {missing[0]!r}; settings: {sorted(run.config)}.")
-        key = (run.label, *(run.config[k] for k in keys)) if keys else run.label
-        groups.setdefault(key, []).append(run)
-    if not groups:
-        raise ValueError("by_label needs at least one run.")
-    return groups
-
-
-@dataclass(frozen=True)
-class TunedSummary:
-    """One group's line of :func:`tuned_summary`.
-
-    Attributes:
-        best: the tuned value of ``by`` (picked on the tuning seed by ``tune_metric``).
-        runs: the runs at ``best``, in seed order (the rerun).
-        scores: ``report_metric`` of those runs (NaN where one diverged).
-        values: the grid of ``by``, sorted.
-        near_best: the values whose mean ``report_metric`` over seeds is within
-            ``within`` of the best mean (empty if ``within`` was None).
-        at_edge: whether ``best`` is the grid's smallest or largest value.
-        lowest_diverged: the smallest value at which any seed diverged, or None.
-    """
-
-    best: float
-    runs: list = field(repr=False)
-    scores: np.ndarray
-    values: np.ndarray = field(repr=False)
-    near_best: np.ndarray
-    at_edge: bool
-    lowest_diverged: float | None
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.scores))
-
-    @property
-    def low(self) -> float:
-        return float(np.min(self.scores))
-
-    @property
-    def high(self) -> float:
-        return float(np.max(self.scores))
-
-
-def tuned_summary(groups: dict, tune_metric: str, report_metric: str, within: float | None = None,
-                  higher_is_better: bool | None = None, by: str = "learning_rate", tune_seed: int = 0) -> dict:
-    """The protocol for every group of runs: tune, rerun, read the sensitivity curve.
-
-    For each ``{key: runs}`` of ``groups`` (one optimizer's grid, e.g. from
-    :func:`by_label`): :func:`tune_then_rerun` on ``tune_metric`` and
-    ``tune_seed``, ``report_metric`` of the chosen runs, :func:`near_best` of
-    the mean ``report_metric`` within ``within`` (``higher_is_better``
-    defaults to "accuracy" in ``report_metric``), whether the pick is at an
-    end of the grid, and the lowest value of ``by`` where a seed diverged
-    (NaN in the :func:`table` of ``report_metric``). Returns ``{key:
-    TunedSummary}`` in the order of ``groups``.
-    """
-    if not isinstance(groups, dict) or not groups:
-        raise ValueError("groups must map at least one label to its runs (benchmarks.by_label makes it).")
-    if higher_is_better is None:
-        higher_is_better = _higher_is_better(report_metric)
-    summaries = {}
-    for key, runs in groups.items():
-        runs = list(runs)
-        best, chosen = tune_then_rerun(runs, tune_metric, by=by, tune_seed=tune_seed)
-        values, scores = table(runs, report_metric, by=by)
-        good = values[:0] if within is None else near_best(values, scores, within, higher_is_better)
-        unstable = values[np.isnan(scores).any(axis=1)]
-        summaries[key] = TunedSummary(
-            best=best, runs=chosen, scores=np.array([run.final(report_metric) for run in chosen]),
-            values=values, near_best=good, at_edge=bool(best in (values[0], values[-1])),
-            lowest_diverged=float(unstable.min()) if len(unstable) else None,
-        )
-    return summaries

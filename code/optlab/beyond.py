@@ -3,7 +3,7 @@ r"""Tools for the optimizers that are not element-wise (Muon, Adafactor, LAMB) o
 
 - :func:`one_step` takes one step of an optimizer on a fresh MLP and returns
   the weights before and after, to look at what one update does per tensor;
-  :func:`test_accuracy` scores a list of MLP weights on the test set.
+  :func:`mlp_accuracy` scores a list of MLP weights on one part of the data.
   (Training these optimizers, which :func:`optlab.training.sweep` cannot
   stack, is :func:`optlab.training.train_separately`.)
 - :func:`schedule_free_average` reads the averaged weights :math:`x_t` that
@@ -21,7 +21,7 @@ from keras import ops
 from . import _validation
 from . import training as _training
 
-__all__ = ["one_step", "test_accuracy", "schedule_free_average", "schedule_free_adamw_steps"]
+__all__ = ["one_step", "mlp_accuracy", "schedule_free_average", "schedule_free_adamw_steps"]
 
 
 def one_step(optimizer, data, *, layer_sizes=(40, 100, 100, 10), seed: int = 0, batch: int = 100):
@@ -48,24 +48,23 @@ def one_step(optimizer, data, *, layer_sizes=(40, 100, 100, 10), seed: int = 0, 
     return model, before, [w.numpy() for w in model.trainable_variables], [g.numpy() for g in gradients]
 
 
-def test_accuracy(weights, data, layer_sizes=(40, 100, 100, 10)) -> float:
-    """The fraction of ``data``'s test examples that an :func:`optlab.training.mlp` with ``weights`` classifies right.
+def mlp_accuracy(weights, data, part: str = "validation", layer_sizes=(40, 100, 100, 10)) -> float:
+    """The fraction of ``data``'s ``part`` ("train", "validation" or "test") that an MLP with ``weights`` gets right.
 
     ``weights`` is a list of arrays as ``model.get_weights()`` gives them (a
-    :class:`optlab.training.Run`'s ``weights``, or :func:`schedule_free_average`).
+    :class:`optlab.results.Run`'s ``weights``, or :func:`schedule_free_average`).
+    Choose between settings on the validation part; score the chosen one on the test part.
     """
-    if not hasattr(data, "x_test") or not data.classes:
+    if not hasattr(data, "part") or not data.classes:
         raise TypeError(f"data must be a classification optlab.data.Split; got {type(data).__name__}.")
+    x, y = data.part(part)
     model = _training.mlp(layer_sizes, 0)
     shapes = [tuple(w.shape) for w in model.get_weights()]
     if [tuple(np.shape(w)) for w in weights] != shapes:
         raise ValueError(f"weights must have the shapes of an MLP {tuple(layer_sizes)}: {shapes}; "
                          f"got {[tuple(np.shape(w)) for w in weights]}.")
     model.set_weights(weights)
-    return float(np.mean(np.argmax(model(data.x_test), axis=1) == data.y_test))
-
-
-test_accuracy.__test__ = False  # not a pytest test, despite its name
+    return float(np.mean(np.argmax(model(x), axis=1) == y))
 
 
 def schedule_free_average(optimizer) -> list:

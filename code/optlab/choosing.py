@@ -260,8 +260,8 @@ def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: fl
              overfit_margin: float = 0.1, early_steps: int = 10, recovered: float = 0.5) -> Diagnosis:
     r"""Name the symptom of a training run from its history, and what to try next.
 
-    ``run`` is a :class:`optlab.training.Run` (``step_loss``, ``epochs`` with
-    ``loss`` and, for overfitting, ``test_loss``, and ``diverged_at``). Let
+    ``run`` is a :class:`optlab.results.Run` (``step_loss``, ``epochs`` with
+    ``loss`` and ``val_loss``, and ``diverged_at``). Let
     :math:`\bar\ell_0` be the early loss: the median loss of the first
     ``early_steps`` steps (robust to one unlucky, high first batch), or the
     first step's loss if that is lower (so that a run that blows up within
@@ -273,9 +273,10 @@ def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: fl
        the run never recovered: its last training loss is still above
        ``recovered`` times :math:`\bar\ell_0` (a spike that left a dead,
        chance-level model; a spike that training recovers from is noise).
-    2. **overfitting**: the test loss ended more than ``overfit_margin``
+    2. **overfitting**: the validation loss ended more than ``overfit_margin``
        (relative) above its lowest epoch value, while the training loss kept
-       falling after that epoch.
+       falling after that epoch. It is read on the validation split, never the
+       test split, so the run needs data with one (:func:`optlab.data.with_validation`).
     3. **plateau**: between the first epoch of the last ``window`` of the
        epochs (with 10 epochs and the default 0.5: epochs 6 to 10) and the
        last, the training loss (epoch means) fell by less than
@@ -322,16 +323,19 @@ def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: fl
 
     if len(loss) < 2:
         raise ValueError(f"run needs at least 2 complete epochs of training loss to diagnose; it has {len(loss)}.")
-    test = np.asarray(run.epochs.get("test_loss", ()), dtype=np.float64)
-    if len(test) == len(loss):
-        best = int(np.argmin(test))
-        rise = (test[-1] - test[best]) / test[best]
-        if rise > overfit_margin and loss[-1] < loss[best]:
-            return Diagnosis(
-                "overfitting",
-                f"the test loss rose from its minimum {test[best]:.4g} (epoch {best + 1}) to {test[-1]:.4g} "
-                f"(+{100 * rise:.0f}%) while the training loss fell from {loss[best]:.4g} to {loss[-1]:.4g}",
-                _ADVICE["overfitting"])
+    if "val_loss" not in run.epochs:
+        raise ValueError("overfitting is read on a validation loss, and this run has none: train it on data "
+                         "with a validation split (optlab.data.with_validation), never judge it on the test set.")
+    validation = np.asarray(run.epochs["val_loss"], dtype=np.float64)
+    best = int(np.argmin(validation))
+    rise = (validation[-1] - validation[best]) / validation[best]
+    if rise > overfit_margin and loss[-1] < loss[best]:
+        return Diagnosis(
+            "overfitting",
+            f"the validation loss rose from its minimum {validation[best]:.4g} (epoch {best + 1}) to "
+            f"{validation[-1]:.4g} (+{100 * rise:.0f}%) while the training loss fell from {loss[best]:.4g} "
+            f"to {loss[-1]:.4g}",
+            _ADVICE["overfitting"])
     start = min(len(loss) - 2, int(round((1 - window) * len(loss))))
     drop = (loss[start] - loss[-1]) / loss[start]
     between = f"between epoch {start + 1} ({loss[start]:.4g}) and epoch {len(loss)} ({loss[-1]:.4g})"

@@ -4,18 +4,22 @@ r"""Data for the experiments: MNIST-1D from ``data/``, and small synthetic probl
   1,000 test signals of length 40 in 10 classes, generated once by the
   ``mnist1d`` package and shipped in ``data/mnist1d.npz``. Loading checks a
   checksum, so a missing or damaged file is reported with the command that
-  rebuilds it (``python -m optlab.data``).
+  rebuilds it (``python -m optlab.data``). By default 800 of the training
+  signals are held out as a validation split (:func:`with_validation`), on
+  which settings are chosen; the test split is for the final report.
 - :func:`regression` makes a linear least-squares problem whose loss has a
   chosen condition number, so the 2/L threshold can be checked on a model.
 - :func:`sparse_features` makes a classification problem whose features are
   rarely active, the setting Adagrad was designed for.
 
-Every problem is a :class:`Split` of NumPy arrays; :meth:`Split.dataset`
-turns one part into a batched ``tf.data.Dataset``.
+Every problem is a :class:`Split` of NumPy arrays, with an optional
+validation part taken from the training data (:func:`with_validation`);
+:meth:`Split.dataset` turns one part into a batched ``tf.data.Dataset``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pathlib
 import zipfile
@@ -26,7 +30,7 @@ import numpy as np
 from . import _validation
 
 __all__ = [
-    "Split", "Regression", "SparseClassification", "mnist1d", "regression",
+    "Split", "Regression", "SparseClassification", "mnist1d", "regression", "with_validation",
     "sparse_features", "rescale_feature", "write_mnist1d", "checksum", "DATA_DIR", "MNIST1D_FILE",
     "MNIST1D_CHECKSUM",
 ]
@@ -46,13 +50,15 @@ _MNIST1D_KEYS = ("x_train", "y_train", "x_test", "y_test", "t")
 
 @dataclass(frozen=True)
 class Split:
-    """A data set split into training and test parts (NumPy arrays).
+    """A data set split into training, optional validation, and test parts (NumPy arrays).
 
     Attributes:
         name: what the data is.
         x_train, y_train: training inputs ``(n, features)`` and targets ``(n,)``.
-        x_test, y_test: held-out inputs and targets.
+        x_test, y_test: held-out inputs and targets, for the final report.
         classes: number of classes for classification, ``None`` for regression.
+        x_val, y_val: the validation part (taken from the training data by
+            :func:`with_validation`), on which settings are chosen; None if absent.
     """
 
     name: str
@@ -61,22 +67,36 @@ class Split:
     x_test: np.ndarray
     y_test: np.ndarray
     classes: int | None
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     @property
     def features(self) -> int:
         return self.x_train.shape[1]
 
+    @property
+    def has_validation(self) -> bool:
+        return self.x_val is not None
+
+    def part(self, part: str) -> tuple:
+        """``(x, y)`` of ``part``: "train", "validation" or "test"."""
+        part = _validation.choose("part", part, ("train", "validation", "test"))
+        if part == "validation" and not self.has_validation:
+            raise ValueError(f"{self.name} has no validation split: make one with "
+                             f"optlab.data.with_validation(split, size).")
+        return {"train": (self.x_train, self.y_train), "validation": (self.x_val, self.y_val),
+                "test": (self.x_test, self.y_test)}[part]
+
     def dataset(self, part: str = "train", batch_size: int = 100, shuffle_seed: int | None = None):
-        """``part`` ("train" or "test") as a ``tf.data.Dataset`` of ``(x, y)`` batches.
+        """``part`` ("train", "validation" or "test") as a ``tf.data.Dataset`` of ``(x, y)`` batches.
 
         With ``shuffle_seed`` the examples are reshuffled every epoch, in an
         order fixed by the seed; the last batch may be smaller.
         """
         import tensorflow as tf
 
-        part = _validation.choose("part", part, ("train", "test"))
         batch_size = _validation.whole_number("batch_size", batch_size, minimum=1)
-        x, y = (self.x_train, self.y_train) if part == "train" else (self.x_test, self.y_test)
+        x, y = self.part(part)
         data = tf.data.Dataset.from_tensor_slices((x, y))
         if shuffle_seed is not None:
             data = data.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -137,9 +157,12 @@ def checksum(arrays: dict) -> str:
     return digest.hexdigest()
 
 
-def mnist1d(path=None) -> Split:
+def mnist1d(path=None, validation: int = 800, seed: int = 0) -> Split:
     """MNIST-1D: 4,000 training and 1,000 test signals (float32, length 40), labels 0–9 (int32).
 
+    ``validation`` of the training signals (chosen at random with ``seed``)
+    become the validation split, leaving 3,200 for training by default;
+    ``validation=0`` keeps all 4,000 for training and has no validation split.
     Raises FileNotFoundError if the file is missing and ValueError if it is
     damaged or not the course's file; both say how to restore it.
     """
@@ -157,12 +180,36 @@ def mnist1d(path=None) -> Split:
             f"MNIST-1D data file {path} is damaged or not the course's file: its "
             f"checksum is {found}, expected {MNIST1D_CHECKSUM}. {_REGENERATE}"
         )
-    return Split(
+    split = Split(
         name="MNIST-1D",
         x_train=arrays["x_train"], y_train=arrays["y_train"].astype(np.int32),
         x_test=arrays["x_test"], y_test=arrays["y_test"].astype(np.int32),
         classes=10,
     )
+    validation = _validation.whole_number("validation", validation, minimum=0)
+    return with_validation(split, validation, seed) if validation else split
+
+
+def with_validation(split: Split, size: int, seed: int = 0) -> Split:
+    """A copy of ``split`` whose validation part is ``size`` training examples, drawn at random with ``seed``.
+
+    The drawn examples leave the training part (the rest keep their order);
+    the test part is untouched. Settings are chosen on the validation part,
+    so that the test part stays an honest estimate of the chosen setting.
+    Extra attributes of a :class:`Split` subclass are kept.
+    """
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be an optlab.data.Split; got {type(split).__name__}.")
+    if split.has_validation:
+        raise ValueError(f"{split.name} already has a validation split of {len(split.x_val)} examples.")
+    n = len(split.x_train)
+    size = _validation.whole_number("size", size, minimum=1)
+    if size >= n:
+        raise ValueError(f"size must leave training examples: below {n}; got {size}.")
+    held = np.zeros(n, bool)
+    held[np.random.default_rng(_validation.whole_number("seed", seed)).permutation(n)[:size]] = True
+    return dataclasses.replace(split, x_train=split.x_train[~held], y_train=split.y_train[~held],
+                               x_val=split.x_train[held], y_val=split.y_train[held])
 
 
 def generate_mnist1d() -> dict:
@@ -251,9 +298,11 @@ def sparse_features(n_samples: int = 5000, n_features: int = 100, max_rate: floa
 
     Feature :math:`j` is 1 with probability :math:`p_j`, spaced geometrically
     from ``max_rate`` down to ``min_rate``, else 0. The labels come from a
-    logistic model whose weights grow as :math:`1/\sqrt{p_j}`, so a rare
-    feature, when it shows up, says as much about the label as a frequent
-    one: a learner must not neglect it just because its gradient is usually 0.
+    logistic model whose weights grow as :math:`1/\sqrt{p_j}`, so that every
+    feature contributes about as much to the variance of the logit,
+    :math:`p_j(1-p_j)w_j^2`: when a rare feature shows up it moves the logit
+    far more than a common one, and a learner must not neglect it just because
+    it is rarely active.
     """
     n_samples = _validation.whole_number("n_samples", n_samples, minimum=2)
     n_features = _validation.whole_number("n_features", n_features, minimum=1)
@@ -285,8 +334,8 @@ def rescale_feature(split: Split, feature: int, factor: float) -> Split:
     feature j, :math:`\partial f/\partial w_{jk} = x_j\,\delta_k`, so the weights
     of the rescaled feature get gradients :math:`c` times larger and curvature
     :math:`c^2` times larger than before, while all other weights keep theirs.
-    Any extra attributes of a :class:`Split` subclass are dropped (the result is
-    a plain :class:`Split`).
+    A validation part is rescaled too. Any extra attributes of a :class:`Split`
+    subclass are dropped (the result is a plain :class:`Split`).
     """
     if not isinstance(split, Split):
         raise TypeError(f"split must be an optlab.data.Split; got {type(split).__name__}.")
@@ -304,6 +353,7 @@ def rescale_feature(split: Split, feature: int, factor: float) -> Split:
         name=f"{split.name}, feature {feature} × {factor:g}",
         x_train=rescaled(split.x_train), y_train=split.y_train,
         x_test=rescaled(split.x_test), y_test=split.y_test, classes=split.classes,
+        x_val=None if split.x_val is None else rescaled(split.x_val), y_val=split.y_val,
     )
 
 

@@ -1,6 +1,15 @@
 """Show things in a notebook: the package's own code, so a chapter displays the
-implementation it relies on instead of a copy that could drift from it, and the
-results of sweeps as a plain-text table that nbval can compare."""
+implementation it relies on instead of a copy that could drift from it; tables
+of results; and computed values glued into the prose.
+
+- :func:`show_source`: the source of an optlab function or class.
+- :func:`table`: rows of values as aligned plain text (no hand-formatted prints).
+- :func:`sweep_table`: sweeps by setting, each metric as mean ± standard error
+  over seeds by the precision rule (:func:`optlab.results.decimals`).
+- :func:`glue`: a computed value stored for the prose, where the site pastes
+  it with ``{glue:text}`name```` (myst-nb's glue), so a sentence quotes what
+  this run measured, never a number typed in by hand.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +19,14 @@ import textwrap
 import numpy as np
 
 from . import _validation
+from . import results as _results
+
+#: myst-nb reads glued values from outputs of this MIME prefix (myst_nb.ext.glue.GLUE_PREFIX).
+GLUE_PREFIX = "application/papermill.record/"
 
 _HEADINGS = {"test_accuracy": "test accuracy", "accuracy": "training accuracy",
-             "test_loss": "test loss", "loss": "training loss"}
+             "test_loss": "test loss", "loss": "training loss",
+             "val_accuracy": "validation accuracy", "val_loss": "validation loss"}
 
 
 def show_source(obj) -> "IPython.display.Code":
@@ -26,28 +40,84 @@ def show_source(obj) -> "IPython.display.Code":
     return Code(textwrap.dedent(text), language="python")
 
 
-def sweep_table(sweeps: dict, metrics=("test_accuracy", "loss"), by: str = "learning_rate") -> str:
-    """A text table of ``{label: Sweep}``: one row per value of ``by`` in each sweep.
+def sweep_table(sweeps: dict, metrics=("val_accuracy", "loss"), by: str = "learning_rate") -> str:
+    """A text table of ``{label: Sweep or runs}``: one row per value of ``by`` in each.
 
-    Each column is a metric at the last epoch (see :meth:`optlab.training.Sweep.table`),
-    averaged over the sweep's seeds; a run that diverged shows "diverged".
-    Numbers are rounded (3 decimals for accuracies, 4 for losses) so that a
-    rerun prints the same text.
+    Each column is a metric at the last epoch, as mean ± standard error over
+    the seeds, printed by the precision rule
+    (:func:`optlab.results.format_statistic`); a setting where a seed
+    diverged shows how many did. Accuracies are in percent.
     """
     if not isinstance(sweeps, dict) or not sweeps:
-        raise ValueError("sweeps must map at least one label to a training.Sweep.")
+        raise ValueError("sweeps must map at least one label to a training.Sweep or a list of runs.")
     metrics = [_validation.choose("metric", metric, _HEADINGS) for metric in metrics]
     symbol = {"learning_rate": "η"}.get(by, by)
-    width = max(len(str(label)) for label in sweeps)
-    columns = [max(len(_HEADINGS[metric]), 8) for metric in metrics]
-    lines = [f"{'':{width}s} {symbol:>8s} " + " ".join(f"{_HEADINGS[m]:>{w}s}" for m, w in zip(metrics, columns))]
+    rows = []
     for label, sweep in sweeps.items():
-        tables = [sweep.table(metric, by=by) for metric in metrics]
+        runs = list(getattr(sweep, "runs", sweep))
+        tables = [_results.runs_table(runs, metric, by) for metric in metrics]
         for row, value in enumerate(tables[0][0]):
             cells = []
-            for metric, (_, table), column in zip(metrics, tables, columns):
-                mean = float(np.mean(table[row])) if not np.isnan(table[row]).any() else np.nan
-                digits = 3 if "accuracy" in metric else 4
-                cells.append(f"{'diverged':>{column}s}" if np.isnan(mean) else f"{mean:{column}.{digits}f}")
-            lines.append(f"{label!s:{width}s} {value:8g} " + " ".join(cells))
+            for metric, (_, values) in zip(metrics, tables):
+                summary = _results.Summary(values[row], metric)
+                percent = _results.higher_is_better(metric) and "accuracy" in metric
+                cells.append(summary.text(100, "%") if percent else summary.text())
+            rows.append([str(label), f"{value:g}", *cells])
+    seeds = len(_results.setting_values(list(getattr(next(iter(sweeps.values())), "runs",
+                                                         next(iter(sweeps.values())))), "seed"))
+    return table(rows, ["", symbol, *(_HEADINGS[m] for m in metrics)],
+                 note=f"mean ± standard error over {seeds} seeds")
+
+
+def table(rows, columns, note: str | None = None) -> str:
+    """``rows`` (lists of values) under ``columns`` as aligned plain text; numbers right-aligned.
+
+    Values are printed with ``str`` (format them first); ``note`` goes on a
+    last line, for what the numbers are (e.g. "mean ± standard error over 5 seeds").
+    """
+    rows = [[str(v) for v in row] for row in rows]
+    columns = [str(c) for c in columns]
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError(f"every row needs {len(columns)} values, one per column.")
+    widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c) for i, c in enumerate(columns)]
+
+    def line(cells, header=False):
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths)):
+            numeric = not header and _looks_numeric(cell)
+            out.append(cell.rjust(width) if numeric or (header and i) else cell.ljust(width))
+        return "  ".join(out).rstrip()
+
+    lines = [line(columns, header=True), *(line(row) for row in rows)]
+    if note:
+        lines.append(f"({note})")
     return "\n".join(lines)
+
+
+def _looks_numeric(cell: str) -> bool:
+    head = cell.strip().lstrip("−-+").split(" ")[0].rstrip("%")
+    try:
+        float(head)
+        return True
+    except ValueError:
+        return False
+
+
+def glue(name: str, value) -> None:
+    """Store ``value`` (a number or text) for the prose under ``name``, as myst-nb's ``glue`` does.
+
+    The site pastes it where the Markdown says ``{glue:text}`name```. The
+    stored text is ``str(value)`` (no quotes), so format a number first, e.g.
+    ``glue("best_rate", f"{rate:g}")`` or ``glue("sgd", summary.text(100, "%"))``.
+    Nothing is shown in the notebook; outside IPython this does nothing.
+    """
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"name must be letters, digits, '_' or '-'; got {name!r}.")
+    from .claims import _notebook_display
+
+    display = _notebook_display()
+    if display is None:
+        return None
+    display({GLUE_PREFIX + "text/plain": str(value)}, raw=True,
+            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+    return None

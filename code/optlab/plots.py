@@ -20,9 +20,12 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 
 from . import _validation
 from . import landscapes as _landscapes
+from . import results as _results
 
 #: Colours for paths, in order: the same optimizer keeps its colour in a figure.
 PATH_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
+#: Markers that go with :data:`PATH_COLORS`, so series differ in shape as well as colour.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
 #: Light greys for the landscape, dark in the valleys, so coloured paths stand out.
@@ -249,34 +252,30 @@ def plot_training(runs: dict, metric: str = "step_loss", ax=None, smooth: int = 
     return ax
 
 
-def plot_sweep(sweeps, metric: str = "test_accuracy", by: str = "learning_rate",
+def plot_sweep(sweeps, metric: str, by: str = "learning_rate",
                how: str = "final", ax=None, title: str | None = None):
     """``metric`` against ``by`` (log scale) for one :class:`~optlab.training.Sweep` or ``{label: Sweep}``.
 
     Instead of a Sweep, a list of runs will do (anything with ``config``,
-    ``diverged`` and ``final(metric)``: the runs of a sweep, or the
-    :class:`~optlab.benchmarks.StackedRun` objects of one label, as
-    :func:`optlab.benchmarks.by_label` groups them). The line is the mean over seeds and the band spans the seeds' minimum to
-    maximum. Settings where any seed diverged are marked with a cross on the
-    top edge of the axes instead of a point, so a divergence cliff shows as
-    crosses, not as a line plunging to garbage.
+    ``diverged`` and ``final(metric)``: the runs of a sweep, or one label's
+    runs of :func:`optlab.benchmarks.run_stacked`). The line is the mean over
+    seeds and the band spans the seeds' minimum to maximum. Settings where
+    any seed diverged are marked with a cross on the top edge of the axes
+    instead of a point, so a divergence cliff shows as crosses, not as a line
+    plunging to garbage.
     """
     ax = _axes(ax)
     if not isinstance(sweeps, dict):
         sweeps = {None: sweeps}
     for i, (label, sweep) in enumerate(sweeps.items()):
-        color = PATH_COLORS[i % len(PATH_COLORS)]
-        if hasattr(sweep, "table"):
-            values, table = sweep.table(metric, by=by, how=how)
-        else:
-            from . import training  # imported here: training imports TensorFlow
-            runs = list(sweep)
-            if not runs:
-                raise ValueError(f"{label}: no runs to plot.")
-            values, table = training.runs_table(runs, metric, by, how)
+        color, marker = PATH_COLORS[i % len(PATH_COLORS)], MARKERS[i % len(MARKERS)]
+        runs = list(getattr(sweep, "runs", sweep))
+        if not runs:
+            raise ValueError(f"{label}: no runs to plot.")
+        values, table = _results.runs_table(runs, metric, by, how)
         ok = ~np.isnan(table).any(axis=1)
         if ok.any():
-            ax.plot(values[ok], table[ok].mean(axis=1), "o-", color=color, label=label)
+            ax.plot(values[ok], table[ok].mean(axis=1), "-", marker=marker, color=color, label=label)
             ax.fill_between(values[ok], table[ok].min(axis=1), table[ok].max(axis=1),
                             color=color, alpha=0.2, linewidth=0)
         if (~ok).any():

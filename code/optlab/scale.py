@@ -379,19 +379,21 @@ class StackedLamb(keras.optimizers.Lamb):
         self.assign_sub(variable, ratio * rates * update)
 
 
-def lamb_sweep(data, *, learning_rate, seeds=(0,), batch_size: int = 100, epochs: int, hidden=(100, 100)) -> np.ndarray:
-    """Train LAMB at every rate of ``learning_rate`` × every seed at once; return the test accuracies.
+def lamb_sweep(data, *, learning_rate, seeds=(0,), batch_size: int = 100, epochs: int, hidden=(100, 100)) -> list:
+    """Train LAMB at every rate of ``learning_rate`` × every seed at once; return one Run per (rate, seed).
 
     Copy (rate, seed) follows what ``training.sweep`` does for an elementwise
     optimizer: the MLP ``training.mlp`` initialised from ``seed``, the
     mini-batches of ``training.batch_order(..., seed)``, the mean sparse
-    cross-entropy, here stepped by :class:`StackedLamb`. Returns an array of
-    shape ``(rates, seeds)``: the test accuracy after the last epoch (NaN for a
-    copy whose loss stopped being finite).
+    cross-entropy, here stepped by :class:`StackedLamb`. Each
+    :class:`~optlab.results.Run` holds every step's loss (cut at divergence by
+    :func:`optlab.results.divergence_step`) and one epoch record: the training
+    loss of the last epoch, and the loss and accuracy of the validation part
+    (if the data has one) and of the test part after training.
     """
     import tensorflow as tf
 
-    from . import training
+    from . import results, training
 
     rates = [_validation.positive_number("learning_rate", r) for r in np.atleast_1d(learning_rate)]
     seeds = [int(seed) for seed in np.atleast_1d(seeds)]
@@ -406,23 +408,40 @@ def lamb_sweep(data, *, learning_rate, seeds=(0,), batch_size: int = 100, epochs
                       for _, seed in configs], axis=1)  # (steps, copies, batch)
     x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.int32)
 
-    def step(k, order):
+    def step(k, losses, order):
         with tf.GradientTape() as tape:
             logits = model(tf.gather(x, order[k]))
-            losses = ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits, from_logits=True)
-            total = ops.sum(ops.mean(losses, axis=-1))  # copy c's gradient is that of its own mean loss
+            per_copy = ops.mean(ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits,
+                                                                    from_logits=True), axis=-1)
+            total = ops.sum(per_copy)  # copy c's gradient is that of its own mean loss
         optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
-        return k + 1, order
+        return k + 1, losses.write(k, per_copy), order
 
-    @tf.function(autograph=False)
     def train(order):
-        return tf.while_loop(lambda k, _: k < order.shape[0], step, (tf.constant(0), order))[0]
+        start = (tf.constant(0), tf.TensorArray(tf.float32, size=order.shape[0]), order)
+        return tf.while_loop(lambda k, *rest: k < order.shape[0], step, start)[1].stack()
 
-    train(tf.constant(order))
-    logits = np.asarray(model(np.broadcast_to(data.x_test, (len(configs), *data.x_test.shape)).astype(np.float32)))
-    accuracies = np.mean(np.argmax(logits, axis=-1) == data.y_test, axis=-1)
-    finite = np.array([all(np.all(np.isfinite(w.numpy()[c])) for w in weights) for c in range(len(configs))])
-    return np.where(finite, accuracies, np.nan).reshape(len(rates), len(seeds))
+    step_loss = tf.function(train, autograph=False)(tf.constant(order)).numpy().astype(np.float64)
+    evaluation = {}
+    parts = ([("val", data.x_val, data.y_val)] if getattr(data, "x_val", None) is not None else []) + [
+        ("test", data.x_test, data.y_test)]
+    for prefix, px, py in parts:
+        logits = np.asarray(model(np.broadcast_to(px, (len(configs), *px.shape)).astype(np.float32)))
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        evaluation[f"{prefix}_loss"] = -np.take_along_axis(log_p, py[None, :, None].astype(int), -1)[..., 0].mean(-1)
+        evaluation[f"{prefix}_accuracy"] = np.mean(np.argmax(logits, axis=-1) == py, axis=-1)
+    steps_per_epoch = order.shape[0] // epochs
+    runs = []
+    for c, (rate, seed) in enumerate(configs):
+        diverged_at = results.divergence_step(step_loss[:, c])
+        record = {"loss": np.array([step_loss[-steps_per_epoch:, c].mean()]),
+                  **{name: np.array([values[c]]) for name, values in evaluation.items()}}
+        runs.append(results.Run(
+            config={"optimizer": "StackedLamb", "learning_rate": rate, "seed": seed, "epochs": epochs,
+                    "batch_size": batch_size},
+            step_loss=step_loss[:diverged_at, c], epochs=record, diverged_at=diverged_at))
+    return runs
 
 
 @dataclass(frozen=True)
@@ -430,12 +449,11 @@ class LargeBatchStudy:
     """What :func:`large_batch_study` measured.
 
     Attributes:
-        base_batch, base_rate: :math:`B_0` and the rate :math:`\\eta_0` chosen by the grid at :math:`B_0`.
+        base_batch, base_rate: :math:`B_0` and the rate :math:`\\eta_0` chosen at :math:`B_0`.
         epochs: epochs of every run.
-        rates: ``{B: array of the rates tried at B}``.
-        accuracy: ``{B: (rates, seeds) test accuracies after the last epoch}`` (NaN: diverged).
-        curves: ``{B: (epochs,) test accuracy per epoch of the best rate, mean over seeds}``.
-        best_rate: ``{B: the rate with the highest mean accuracy over the seeds}``.
+        metric: the validation (or training) metric every rate was chosen on.
+        runs: ``{B: the runs of the grid at B}`` (read them with :mod:`optlab.results`).
+        choices: ``{B: the optlab.results.Choice of the rate at B}``.
         linear_rate: ``{B: η₀·B/B₀}``, the linear scaling rule's prediction.
         steps_per_epoch: ``{B: n // B}``.
     """
@@ -443,27 +461,32 @@ class LargeBatchStudy:
     base_batch: int
     base_rate: float
     epochs: int
-    rates: dict
-    accuracy: dict
-    curves: dict
-    best_rate: dict
+    metric: str
+    runs: dict
+    choices: dict
     linear_rate: dict
     steps_per_epoch: dict
 
+    @property
+    def best_rate(self) -> dict:
+        """``{B: the chosen rate}``."""
+        return {batch: choice.best for batch, choice in self.choices.items()}
+
 
 def large_batch_study(data, *, base_batch: int, batches, base_rates, factors=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2),
-                      seeds=(0, 1), epochs: int = 10, optimizer: str = "sgd") -> LargeBatchStudy:
-    r"""Tune the rate at each batch size and compare the best with the linear scaling rule.
+                      seeds=(0, 1, 2, 3, 4), epochs: int = 10, optimizer: str = "sgd",
+                      metric: str = "val_loss") -> LargeBatchStudy:
+    r"""Tune the rate at each batch size and compare the choice with the linear scaling rule.
 
     At :math:`B_0` = ``base_batch`` the rates ``base_rates`` are tried and the
-    best (highest mean test accuracy over ``seeds`` after ``epochs``) is
-    :math:`\eta_0`. At every other ``B`` in ``batches`` the rates are
-    :math:`f\,\eta_0 B/B_0` for ``f`` in ``factors``, a grid around the linear
-    rule's prediction. Every batch size is one ``training.sweep`` (rates ×
-    seeds at once), for the same number of epochs, so a larger batch takes
-    fewer steps.
+    one :func:`optlab.results.choose` picks on ``metric`` (the validation loss
+    by default; never a test metric) over ``seeds`` is :math:`\eta_0`. At
+    every other ``B`` in ``batches`` the rates are :math:`f\,\eta_0 B/B_0` for
+    ``f`` in ``factors``, a grid around the linear rule's prediction. Every
+    batch size is one ``training.sweep`` (rates × seeds at once), for the same
+    number of epochs, so a larger batch takes fewer steps.
     """
-    from . import training
+    from . import results, training
 
     base_batch = _validation.whole_number("base_batch", base_batch, minimum=1)
     batches = [_validation.whole_number("batch", b, minimum=1) for b in batches]
@@ -474,55 +497,55 @@ def large_batch_study(data, *, base_batch: int, batches, base_rates, factors=(1 
     seeds = list(seeds)
     if not seeds or not base_rates or not factors:
         raise ValueError("seeds, base_rates and factors must each hold at least one value.")
-    rates, accuracy, curves, best = {}, {}, {}, {}
+    results.check_choice_metric(metric)
+    runs, choices = {}, {}
 
     def run(batch, grid):
         sweep = training.sweep(optimizer, data, epochs=epochs, batch_size=batch, learning_rate=list(grid), seeds=seeds)
-        finals = np.array([r.final() for r in sweep.runs]).reshape(len(grid), len(seeds))
-        means = np.where(np.isnan(finals).any(axis=1), -np.inf, finals.mean(axis=1))
-        i = int(np.argmax(means))
-        runs = sweep.runs[i * len(seeds):(i + 1) * len(seeds)]
-        curves[batch] = np.mean([r.epochs["test_accuracy"] for r in runs], axis=0)
-        rates[batch], accuracy[batch], best[batch] = np.asarray(grid, np.float64), finals, float(grid[i])
+        runs[batch], choices[batch] = sweep.runs, results.choose(sweep.runs, metric)
 
     run(base_batch, base_rates)
-    base_rate = best[base_batch]
+    base_rate = choices[base_batch].best
     linear = {b: base_rate * b / base_batch for b in [base_batch, *batches]}
     for batch in batches:
         run(batch, [f * linear[batch] for f in factors])
     order = [base_batch, *batches]
-    return LargeBatchStudy(base_batch, base_rate, epochs, {b: rates[b] for b in order},
-                           {b: accuracy[b] for b in order}, {b: curves[b] for b in order},
-                           {b: best[b] for b in order}, linear, {b: len(data.x_train) // b for b in order})
+    return LargeBatchStudy(base_batch, base_rate, epochs, metric, {b: runs[b] for b in order},
+                           {b: choices[b] for b in order}, linear, {b: len(data.x_train) // b for b in order})
 
 
 def plot_large_batch(study: LargeBatchStudy, axes=None):
-    """Left: mean test accuracy (dots: each seed) against the rate, one curve per batch size,
-    the linear rule's prediction marked by a vertical line. Right: the best rate's test accuracy
-    against the number of optimizer steps."""
+    """Left: the chosen metric after the last epoch (line: mean over seeds, dots: each seed) against the
+    rate, one curve per batch size, the linear rule's prediction marked by a dotted line. Right: the
+    chosen rate's validation loss against the number of optimizer steps (mean over seeds)."""
     import matplotlib.pyplot as plt
+
+    from . import plots, results
 
     if not isinstance(study, LargeBatchStudy):
         raise TypeError(f"study must be what large_batch_study returns; got {type(study).__name__}.")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     left, right = axes
-    colors = plt.get_cmap("tab10").colors
-    for i, batch in enumerate(study.rates):
-        color = colors[i % 10]
-        acc = np.nan_to_num(study.accuracy[batch], nan=0.0)
-        left.plot(study.rates[batch], acc.mean(axis=1), "o-", color=color, label=f"B = {batch}")
-        for column in acc.T:
-            left.plot(study.rates[batch], column, ".", color=color, alpha=0.4)
+    curve = "val_loss" if "val_loss" in study.runs[study.base_batch][0].epochs else "loss"
+    for i, batch in enumerate(study.runs):
+        color, marker = plots.PATH_COLORS[i % len(plots.PATH_COLORS)], plots.MARKERS[i % len(plots.MARKERS)]
+        choice = study.choices[batch]
+        left.plot(choice.values, choice.table.mean(axis=1), "-", marker=marker, color=color, label=f"B = {batch}")
+        for column in choice.table.T:
+            left.plot(choice.values, column, ".", color=color, alpha=0.4)
         left.axvline(study.linear_rate[batch], color=color, ls=":", lw=1.2)
+        chosen = results.select_runs(study.runs[batch], learning_rate=choice.best)
         steps = study.steps_per_epoch[batch] * np.arange(1, study.epochs + 1)
-        right.plot(steps, study.curves[batch], "o-", color=color,
-                   label=f"B = {batch}, η = {study.best_rate[batch]:.3g}")
+        right.plot(steps, np.mean([r.epochs[curve] for r in chosen], axis=0), "-", marker=marker, color=color,
+                   label=f"B = {batch}, η = {choice.best:.3g}")
     left.set(xscale="log", xlabel="learning rate η (dotted: linear rule η₀·B/B₀)",
-             ylabel=f"test accuracy after {study.epochs} epochs", title="rate grid at each batch size")
+             ylabel=f"{study.metric.replace('_', ' ')} after {study.epochs} epochs", title="rate grid at each batch size")
+    if results.higher_is_better(study.metric) is False:
+        left.set_yscale("log")
     left.legend()
-    right.set(xscale="log", xlabel="optimizer steps", ylabel="test accuracy (mean over seeds)",
-              title="best rate at each batch size: accuracy against steps")
+    right.set(xscale="log", xlabel="optimizer steps", ylabel=f"{curve.replace('_', ' ')} (mean over seeds)",
+              title="chosen rate at each batch size, against steps")
     right.legend()
     return axes
 

@@ -1,10 +1,12 @@
 r"""Training runs on real data: one run at a time, or many at once.
 
 - :func:`train` trains one small Keras model with any optimizer, the usual way
-  (``model.fit``), and returns a :class:`Run`: the loss of every step, train and
-  test metrics of every epoch, the wall time, the final weights, and where it
-  diverged. A NaN, infinite or exploding loss stops the run; its history is
-  cut there, so nothing downstream plots garbage.
+  (``model.fit``), and returns a :class:`~optlab.results.Run`: the loss of
+  every step, training, validation and test metrics of every epoch, the wall
+  time, the final weights, and where it diverged. Every engine here applies the
+  one divergence rule of :func:`optlab.results.divergence_step` (a NaN,
+  infinite or exploding loss) and cuts the run's history there, as
+  :class:`~optlab.results.Run` documents.
 - :func:`sweep` trains many runs of the same model at once, each with its own
   hyperparameters and seed, and returns one :class:`Run` per copy. The model's
   weights carry a leading *copy* axis (:class:`StackedDense`), the loss is the
@@ -42,55 +44,14 @@ from keras import ops
 
 from . import _validation
 from . import optimizers as _optimizers
+from . import results as _results
+from .results import Run
 
 __all__ = [
     "Run", "Sweep", "StackedDense", "BatchLoss", "LRRangeTest", "RangeTestResult",
     "initial_weights", "mlp", "stacked_mlp", "batch_order", "train", "sweep", "lr_range_test",
-    "range_test_schedule", "range_test_of", "setting_values", "runs_table",
-    "select_runs", "spread_text", "warmup_cosine", "train_separately", "best_setting",
+    "range_test_schedule", "range_test_of", "warmup_cosine", "train_separately",
 ]
-
-@dataclass(frozen=True)
-class Run:
-    """What one training run did.
-
-    Attributes:
-        config: the settings that define the run (optimizer, hyperparameters, seed, ...).
-        step_loss: the training loss of each mini-batch, before its update; cut
-            at divergence.
-        epochs: per-epoch arrays ``loss`` and ``accuracy`` (means over the
-            epoch's mini-batches, as Keras reports them), ``test_loss`` and
-            ``test_accuracy`` (on the whole test set after the epoch); only
-            complete epochs before a divergence are kept. Regression runs
-            have no accuracies.
-        wall_time: seconds the whole run took (for a sweep, the whole sweep).
-        weights: the final weights, as NumPy arrays.
-        diverged_at: the first step with a NaN, infinite or exploding loss, or None.
-    """
-
-    config: dict
-    step_loss: np.ndarray
-    epochs: dict
-    wall_time: float
-    weights: list = field(repr=False, default_factory=list)
-    diverged_at: int | None = None
-
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_at is not None
-
-    def final(self, metric: str = "test_accuracy") -> float:
-        """The last epoch's value of ``metric``; NaN if the run diverged in its first epoch."""
-        values = self.epochs[_validation.choose("metric", metric, self.epochs)]
-        return float(values[-1]) if len(values) else math.nan
-
-    def best(self, metric: str = "test_accuracy") -> float:
-        """The best epoch's value (highest accuracy or lowest loss)."""
-        values = self.epochs[_validation.choose("metric", metric, self.epochs)]
-        if not len(values):
-            return math.nan
-        return float(values.max() if "accuracy" in metric else values.min())
-
 
 @dataclass(frozen=True)
 class Sweep:
@@ -98,7 +59,8 @@ class Sweep:
 
     ``epoch_times`` holds the seconds each epoch of the whole sweep took (all
     copies together; the first includes tracing and compiling the epoch), or
-    None for a Sweep assembled by hand.
+    None for a Sweep assembled by hand. Tables, summaries and choices of its
+    runs come from :mod:`optlab.results`.
     """
 
     runs: list
@@ -107,112 +69,11 @@ class Sweep:
 
     def values(self, name: str) -> np.ndarray:
         """The distinct values the sweep gave to ``name`` (a hyperparameter or ``seed``), sorted."""
-        return setting_values(self.runs, name, owner="of this sweep")
+        return _results.setting_values(self.runs, name, owner="of this sweep")
 
-    def table(self, metric: str = "test_accuracy", by: str = "learning_rate", how: str = "final"):
-        """``metric`` for every value of ``by`` (rows) and every seed (columns): :func:`runs_table`."""
-        return runs_table(self.runs, metric, by, how, owner="of this sweep")
-
-
-def setting_values(runs, name: str, owner: str = "given") -> np.ndarray:
-    """The distinct values that ``runs`` gave to ``name`` (a hyperparameter or ``seed``), sorted.
-
-    ``owner`` says whose runs they are in the error for a missing setting.
-    """
-    found = {run.config[name] for run in runs if name in run.config}
-    if not found:
-        raise KeyError(f"no run {owner} has a setting {name!r}; settings: {sorted(runs[0].config)}.")
-    try:
-        return np.array(sorted(found))
-    except TypeError as error:
-        raise TypeError(
-            f"the values of {name!r} cannot be ordered (schedules, perhaps); pick runs "
-            f"by their config instead."
-        ) from error
-
-
-def runs_table(runs, metric: str = "test_accuracy", by: str = "learning_rate", how: str = "final",
-               unique: bool = False, owner: str = "given"):
-    """``metric`` for every value of ``by`` (rows) and every seed (columns) of ``runs``.
-
-    Any runs with a ``config`` dict, ``diverged`` and ``final(metric)`` (and
-    ``best(metric)`` for ``how="best"``) will do: a :class:`Sweep`'s, or
-    :class:`optlab.benchmarks.StackedRun` objects. ``how`` is "final" (last
-    epoch) or "best" (best epoch). A diverged run gives NaN. With ``unique``,
-    two runs with the same value of ``by`` and the same seed are an error
-    rather than one overwriting the other. Returns
-    ``(values_of_by, array of shape (len(values), seeds))``.
-    """
-    how = _validation.choose("how", how, ("final", "best"))
-    rows, seeds = setting_values(runs, by, owner), setting_values(runs, "seed", owner)
-    table = np.full((len(rows), len(seeds)), np.nan)
-    seen = set()
-    for run in runs:
-        i = int(np.searchsorted(rows, run.config[by]))
-        j = int(np.searchsorted(seeds, run.config["seed"]))
-        if unique and (i, j) in seen:
-            raise ValueError(f"two runs share {by} = {run.config[by]!r} and seed {run.config['seed']}: "
-                             f"pass the runs of one optimizer and one batch size.")
-        seen.add((i, j))
-        if not run.diverged:
-            table[i, j] = run.final(metric) if how == "final" else run.best(metric)
-    return rows, table
-
-
-def select_runs(runs, **config) -> list:
-    """The runs whose ``config`` has every given value, in their order (e.g. one setting's seeds).
-
-    ``select_runs(sweep.runs, learning_rate=0.01, weight_decay=0.0)`` keeps the
-    runs with both; a schedule is matched by identity (``is``), a number by
-    ``==``. A setting that no run has is refused (a misspelt name would
-    otherwise match nothing silently); so is a selection that matches nothing.
-    """
-    runs = list(runs)
-    if not runs:
-        raise ValueError("select_runs needs at least one run.")
-    known = set().union(*(run.config for run in runs))
-    for name in config:
-        if name not in known:
-            raise KeyError(f"no run has a setting {name!r}; settings: {sorted(known)}.")
-
-    def same(a, b):
-        return a is b or (not callable(a) and not callable(b) and a == b)
-
-    chosen = [run for run in runs
-              if all(name in run.config and same(run.config[name], value) for name, value in config.items())]
-    if not chosen:
-        raise ValueError(f"no run has {config}; check the values against the sweep's grid.")
-    return chosen
-
-
-def spread_text(runs, metric: str = "test_accuracy", digits: int = 3) -> str:
-    """``"mean [lowest, highest]"`` of the runs' last-epoch ``metric`` (e.g. over seeds), rounded to ``digits``.
-
-    A diverged run counts as NaN, so any divergence shows as ``nan``.
-    """
-    runs = list(runs)
-    if not runs:
-        raise ValueError("spread_text needs at least one run.")
-    digits = _validation.whole_number("digits", digits, minimum=0)
-    values = np.array([np.nan if run.diverged else run.final(metric) for run in runs])
-    return f"{np.mean(values):.{digits}f} [{np.min(values):.{digits}f}, {np.max(values):.{digits}f}]"
-
-
-def best_setting(runs, metric: str = "loss", by: str = "learning_rate"):
-    """The value of ``by`` whose runs have the best mean last-epoch ``metric`` over their seeds.
-
-    Lowest for a loss, highest for an accuracy, from :func:`runs_table`
-    (``how="final"``); a value with a diverged run (NaN) is never chosen, and
-    if every value has one there is nothing to choose (``ValueError``). Choose on the training loss (``metric="loss"``), not on
-    the test set, so that the test numbers stay an honest estimate.
-    """
-    rows, table = runs_table(list(runs), metric, by)
-    means = np.mean(table, axis=1)  # a NaN (diverged seed) makes the whole row NaN
-    if np.isnan(means).all():
-        raise ValueError(f"every value of {by!r} has a diverged run; nothing to choose.")
-    means = np.where(np.isnan(means), -np.inf if "accuracy" in metric else np.inf, means)
-    best = rows[int(np.argmax(means) if "accuracy" in metric else np.argmin(means))]
-    return best.item() if hasattr(best, "item") else best
+    def table(self, metric: str, by: str = "learning_rate", how: str = "final"):
+        """``metric`` for every value of ``by`` (rows) and every seed (columns): :func:`optlab.results.runs_table`."""
+        return _results.runs_table(self.runs, metric, by, how, owner="of this sweep")
 
 
 def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
@@ -333,36 +194,67 @@ class BatchLoss(keras.metrics.Metric):
 
 
 class _Monitor(keras.callbacks.Callback):
-    """Records each step's loss and stops ``fit`` at the first diverging one."""
+    """Records each step's loss, stops ``fit`` at the first diverging one, and
+    measures the evaluation parts (validation, test) after every epoch."""
 
-    def __init__(self, max_loss):
+    def __init__(self, max_loss, parts, loss, classification):
         super().__init__()
         self.max_loss = max_loss
+        self.parts, self.loss, self.classification = parts, loss, classification
         self.losses = []
         self.diverged_at = None
+        self.evaluations = []
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = float(logs["batch_loss"])
-        self.losses.append(loss)
-        if not math.isfinite(loss) or loss > self.max_loss:
+        self.losses.append(float(logs["batch_loss"]))
+        if _results.divergence_step(self.losses[-1:], self.max_loss) is not None:
             self.diverged_at = len(self.losses) - 1
             self.model.stop_training = True
 
+    def on_epoch_end(self, epoch, logs=None):
+        record = {}
+        for prefix, x, y in self.parts:
+            outputs = self.model(x, training=False)
+            record[f"{prefix}_loss"] = float(self.loss(y, outputs))
+            if self.classification:
+                record[f"{prefix}_accuracy"] = float(np.mean(np.argmax(np.asarray(outputs), axis=-1) == y))
+        self.evaluations.append(record)
+
+
+def _evaluation_parts(data) -> list:
+    """The parts measured after every epoch: ``[("val", x, y)]`` if the data has one, then ``("test", x, y)``."""
+    parts = [("val", data.x_val, data.y_val)] if getattr(data, "x_val", None) is not None else []
+    return parts + [("test", data.x_test, data.y_test)]
+
+
+def _metric_names(data) -> list:
+    """The per-epoch metrics a run on ``data`` records, in the order the engines compute them."""
+    names = ["loss", "accuracy"]
+    for prefix, _, _ in _evaluation_parts(data):
+        names += [f"{prefix}_loss", f"{prefix}_accuracy"]
+    return names if data.classes else [name for name in names if "accuracy" not in name]
+
+
+def _epoch_history(records: list, names: list, complete: int) -> dict:
+    """Per-epoch arrays from ``records`` (one dict per epoch), keeping the first ``complete`` epochs."""
+    return {name: np.array([record[name] for record in records[:complete]], np.float64) for name in names}
+
 
 def train(optimizer, data, *, epochs: int, batch_size: int | None = 100, seed: int = 0,
-          hidden=(100, 100), callbacks=(), max_loss: float = 1e6) -> Run:
+          hidden=(100, 100), callbacks=(), max_loss: float = _results.DEFAULT_MAX_LOSS) -> Run:
     """Train an MLP on ``data`` with ``optimizer`` through ``model.fit``.
 
     Args:
         optimizer: any fresh Keras optimizer (built-in or optlab).
-        data: a :class:`~optlab.data.Split`.
+        data: a :class:`~optlab.data.Split`; its validation part (if any) and
+            its test part are measured after every epoch.
         epochs: passes over the training data.
         batch_size: examples per step; ``None`` for full-batch gradient descent.
         seed: fixes the initial weights and the order of the mini-batches.
         hidden: sizes of the hidden layers; ``()`` gives a linear model.
         callbacks: extra Keras callbacks.
-        max_loss: a step loss above this (or NaN, or infinite) counts as
-            divergence; ``math.inf`` leaves only NaN and infinity.
+        max_loss: the divergence rule's bound (:func:`optlab.results.divergence_step`);
+            ``math.inf`` leaves only NaN and infinity.
     """
     started = time.perf_counter()
     optimizer = _fresh_optimizer(optimizer)
@@ -375,25 +267,20 @@ def train(optimizer, data, *, epochs: int, batch_size: int | None = 100, seed: i
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     batches = tf.data.Dataset.from_tensor_slices(order.reshape(-1, batch_size)).map(
         lambda index: (tf.gather(x, index), tf.gather(y, index)))
-    monitor = _Monitor(max_loss)
-    history = model.fit(
-        batches, epochs=epochs, steps_per_epoch=order.shape[1], shuffle=False, verbose=0,
-        validation_data=(data.x_test, data.y_test), validation_batch_size=len(data.x_test),
-        callbacks=[monitor, *callbacks],
-    )
+    monitor = _Monitor(max_loss, _evaluation_parts(data), loss, bool(data.classes))
+    history = model.fit(batches, epochs=epochs, steps_per_epoch=order.shape[1], shuffle=False, verbose=0,
+                        callbacks=[monitor, *callbacks])
     step_loss = np.array(monitor.losses[: monitor.diverged_at], dtype=np.float64)
-    complete = len(step_loss) // order.shape[1]
-    names = {"loss": "loss", "accuracy": "accuracy", "test_loss": "val_loss",
-             "test_accuracy": "val_accuracy"}
-    per_epoch = {ours: np.array(history.history[theirs][:complete], dtype=np.float64)
-                 for ours, theirs in names.items() if theirs in history.history}
-    if "loss" in per_epoch:  # Keras's epoch loss, recomputed from the recorded steps
-        per_epoch["loss"] = step_loss[: complete * order.shape[1]].reshape(complete, order.shape[1]).mean(axis=1)
+    steps = order.shape[1]
+    complete = len(step_loss) // steps
+    records = [{"loss": float(step_loss[e * steps:(e + 1) * steps].mean()),  # Keras's epoch loss, from the steps
+                **({"accuracy": float(history.history["accuracy"][e])} if data.classes else {}),
+                **monitor.evaluations[e]} for e in range(complete)]
     return Run(
         config={"optimizer": type(optimizer).__name__, **_hyperparameters(optimizer),
                 "seed": seed, "epochs": epochs, "batch_size": batch_size},
-        step_loss=step_loss, epochs=per_epoch, wall_time=time.perf_counter() - started,
-        weights=model.get_weights(), diverged_at=monitor.diverged_at,
+        step_loss=step_loss, epochs=_epoch_history(records, _metric_names(data), complete),
+        wall_time=time.perf_counter() - started, weights=model.get_weights(), diverged_at=monitor.diverged_at,
     )
 
 
@@ -402,31 +289,34 @@ XLA_THRESHOLD = 10_000
 
 
 def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(0,),
-          hidden=(100, 100), max_loss: float = 1e6, xla: bool | None = None,
+          hidden=(100, 100), max_loss: float = _results.DEFAULT_MAX_LOSS, xla: bool | None = None,
           **hyperparameters) -> Sweep:
     """Train one run per combination of ``hyperparameters`` and ``seeds``, all at once.
 
-    ``optimizer`` names an optlab optimizer ("sgd", "adagrad", "rmsprop",
-    "adam") or is one of its classes. Each hyperparameter is one value or a
-    list of values; the runs are every combination (a grid), in order, times
-    every seed. Copy c of the stacked model is run c; it follows the path
-    that ``train(optimizer(**its hyperparameters), data, seed=its seed, ...)``
-    would. Optimizers whose update mixes entries of a tensor (LAMB, LARS, Muon,
-    Adafactor, and any clipping by norm) would couple the copies and are
-    refused; so is any optimizer without an optlab twin that takes one setting
-    per copy, such as Keras's ``ScheduleFreeAdamW`` (element-wise, but optlab
-    has no version of it). Train those with :func:`train_separately`.
+    ``optimizer`` names an optlab optimizer (:func:`optlab.optimizers.names`)
+    or is one of its element-wise classes. Each hyperparameter is one value
+    or a list of values; the runs are every combination (a grid), in order,
+    times every seed. Copy c of the stacked model is run c; it follows the
+    path that ``train(optimizer(**its hyperparameters), data, seed=its seed,
+    ...)`` would, up to float32 rounding (the two programs add in different
+    orders, so runs near the edge of stability drift apart like a change of
+    seed). Optimizers whose update mixes entries of a tensor (LAMB, LARS,
+    Muon, Adafactor, and any clipping by norm) would couple the copies and
+    are refused; so is any optimizer without an optlab twin that takes one
+    setting per copy, such as Keras's ``ScheduleFreeAdamW``. Train those with
+    :func:`train_separately`.
 
     Each epoch runs as one compiled TensorFlow graph. ``xla=True`` compiles it
     with XLA, which fuses the copies' small matrix products and pays off for
     large sweeps but costs about a second to compile; ``None`` (default) uses
     XLA when copies × steps reaches :data:`XLA_THRESHOLD`. Both give the same
-    runs up to float32 rounding.
+    runs up to float32 rounding. A run diverges by
+    :func:`optlab.results.divergence_step` with ``max_loss``.
 
-    >>> sweep("sgd", data, epochs=20, learning_rate=[0.01, 0.1, 1.0], seeds=[0, 1, 2])
+    >>> sweep("sgd", data, epochs=20, learning_rate=[0.01, 0.1, 1.0], seeds=[0, 1, 2, 3, 4])
     """
     started = time.perf_counter()
-    cls = _optimizers.elementwise_class(optimizer, "optlab.training.train")
+    cls = _optimizers.elementwise_class(optimizer, "optlab.training.train_separately")
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
     seeds = [_seed(seed) for seed in (list(seeds) if np.ndim(seeds) else [seeds])]
     if not seeds:
@@ -442,38 +332,55 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
     if xla is None:
         xla = copies * epochs * orders.shape[1] >= XLA_THRESHOLD
     epoch_fn = _compiled_epoch(model, optimizer, data, orders.shape[1:], bool(xla))
+    names = _metric_names(data)
     step_losses, records, epoch_times = [], [], []
     for epoch in range(epochs):
         epoch_started = time.perf_counter()
-        losses, accuracies, test_loss, test_accuracy = (t.numpy() for t in epoch_fn(orders[epoch]))
+        outputs = [t.numpy() for t in epoch_fn(orders[epoch])]
         epoch_times.append(time.perf_counter() - epoch_started)
-        step_losses.append(losses)
-        records.append((losses.mean(axis=0), accuracies.mean(axis=0), test_loss, test_accuracy))
-        bad = ~np.isfinite(np.concatenate(step_losses)) | (np.concatenate(step_losses) > max_loss)
-        if bad.any(axis=0).all():
+        step_losses.append(outputs[0])
+        records.append(_epoch_record(outputs, names))
+        so_far = np.concatenate(step_losses)
+        if all(_results.divergence_step(so_far[:, c], max_loss) is not None for c in range(copies)):
             break  # every copy has diverged
     wall_time = time.perf_counter() - started
 
     step_loss = np.concatenate(step_losses).astype(np.float64)  # (steps so far, copies)
     steps_per_epoch = orders.shape[1]
     final_weights = [w.numpy() for w in model.trainable_variables]
-    names = ["loss", "accuracy", "test_loss", "test_accuracy"] if data.classes else ["loss", "test_loss"]
     runs = []
     for c, (combo, seed) in enumerate(configs):
-        bad = ~np.isfinite(step_loss[:, c]) | (step_loss[:, c] > max_loss)
-        diverged_at = int(np.argmax(bad)) if bad.any() else None
+        diverged_at = _results.divergence_step(step_loss[:, c], max_loss)
         complete = len(records) if diverged_at is None else diverged_at // steps_per_epoch
-        per_epoch = {name: np.array([record[k][c] for record in records[:complete]], np.float64)
-                     for k, name in enumerate(["loss", "accuracy", "test_loss", "test_accuracy"])
-                     if name in names}
         runs.append(Run(
             config={"optimizer": cls.__name__, **combo, "seed": seed, "epochs": epochs,
                     "batch_size": batch_size},
-            step_loss=step_loss[:diverged_at, c], epochs=per_epoch, wall_time=wall_time,
+            step_loss=step_loss[:diverged_at, c],
+            epochs=_epoch_history([{k: v[c] for k, v in record.items()} for record in records], names, complete),
+            wall_time=wall_time,
             weights=[w[c][0] if i % 2 else w[c] for i, w in enumerate(final_weights)],  # biases: (1, units)
             diverged_at=diverged_at,
         ))
     return Sweep(runs=runs, wall_time=wall_time, epoch_times=np.array(epoch_times))
+
+
+def _epoch_record(outputs: list, names: list) -> dict:
+    """One epoch's metrics from a compiled epoch's outputs: step losses and accuracies, then each part's pair.
+
+    Each value has one entry per run (copy); the epoch's ``loss`` and
+    ``accuracy`` are the means over its mini-batches, as Keras reports them.
+    """
+    losses, accuracies, *evaluations = outputs
+    values = {"loss": losses.mean(axis=0), "accuracy": accuracies.mean(axis=0)}
+    pairs = _evaluation_names(len(evaluations) // 2)
+    values.update(dict(zip(pairs, evaluations)))
+    return {name: values[name] for name in names}
+
+
+def _evaluation_names(parts: int) -> list:
+    """The names of the evaluation outputs: each part's loss and accuracy (validation first, if present)."""
+    prefixes = ["val", "test"] if parts == 2 else ["test"]
+    return [f"{prefix}_{kind}" for prefix in prefixes for kind in ("loss", "accuracy")]
 
 
 @dataclass(frozen=True)
@@ -647,7 +554,7 @@ def lr_range_test(optimizer, data, *, start: float = 1e-4, stop: float = 10.0, s
 
 
 def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 100, hidden=(100, 100),
-                     xla: bool = False) -> dict:
+                     xla: bool = False, max_loss: float = _results.DEFAULT_MAX_LOSS) -> dict:
     """Train one :func:`mlp` per entry of ``runs = {label: (optimizer, seed)}``, all at once.
 
     Every run has its own model (initial weights from its seed), its own fresh
@@ -658,14 +565,13 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
     ``tf.while_loop`` over the steps), so the cost is one trace plus the
     arithmetic, not one ``model.fit`` per run. Use it for optimizers that
     :func:`sweep` refuses; for element-wise optlab optimizers :func:`sweep` is
-    much faster. Returns ``{label: Run}``; the optimizers keep their state, so
-    the caller can read their slots afterwards. Divergence is not cut short: a
-    run whose loss turns NaN keeps going (its ``diverged_at`` says where).
-    ``xla=True`` compiles the epoch with XLA; for a handful of MLP runs on a
-    CPU its compilation (several seconds for Muon's and Adafactor's graphs)
-    costs more than it saves, so it is off by default. For the same reason
-    TensorFlow's graph optimiser (Grappler) is switched off while the graph is
-    first run: it changes no result beyond float32 rounding.
+    much faster. Returns ``{label: Run}``, each cut at divergence by
+    :func:`optlab.results.divergence_step` with ``max_loss`` as
+    :class:`~optlab.results.Run` documents (the other runs train on); the
+    optimizers keep their state, so the caller can read their slots
+    afterwards. ``xla=True`` compiles the epoch with XLA; for a handful of MLP
+    runs on a CPU its compilation (several seconds for Muon's and Adafactor's
+    graphs) costs more than it saves, so it is off by default.
     """
     if not isinstance(runs, dict) or not runs:
         raise ValueError("runs must map at least one label to (optimizer, seed).")
@@ -678,7 +584,7 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
             raise type(error)(f"{label}: {error}") from None
     if len({id(spec[0]) for spec in runs.values()}) < len(runs):
         raise ValueError("two runs share one optimizer; create a new one for every run.")
-    sizes, batch_size, epochs, _ = _check_run(data, hidden, batch_size, epochs, math.inf)
+    sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
     started = time.perf_counter()
     labels = list(runs)
     optimizers = [runs[label][0] for label in labels]
@@ -689,7 +595,7 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
     orders = np.stack([batch_order(len(data.x_train), batch_size, epochs, seed) for seed in seeds],
                       axis=2)  # (epochs, steps, runs, batch)
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
-    x_test, y_test = tf.constant(data.x_test), tf.constant(data.y_test)
+    parts = [(tf.constant(px), tf.constant(py)) for _, px, py in _evaluation_parts(data)]
     classification = bool(data.classes)
 
     def metrics(model, inputs, targets):
@@ -719,49 +625,46 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
         start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps),
                  order)
         _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
-        tests = [metrics(model, x_test, y_test) for model in models]
-        return (losses.stack(), accuracies.stack(), tf.stack([t[0] for t in tests]),
-                tf.stack([t[1] for t in tests]))
+        evaluations = []
+        for px, py in parts:
+            measured = [metrics(model, px, py) for model in models]
+            evaluations += [tf.stack([m[0] for m in measured]), tf.stack([m[1] for m in measured])]
+        return (losses.stack(), accuracies.stack(), *evaluations)
 
     compiled = tf.function(epoch, autograph=False, jit_compile=xla).get_concrete_function(
         tf.TensorSpec(orders.shape[1:], tf.int32))
+    names = _metric_names(data)
     step_losses, records = [], []
     for e in range(epochs):
-        if e == 0:  # the graph is optimised when first run: skip Grappler's passes, which cost more than they save
-            saved = tf.config.optimizer.get_experimental_options()
-            tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-        try:
-            losses, accuracies, test_loss, test_accuracy = (t.numpy() for t in compiled(tf.constant(orders[e])))
-        finally:
-            if e == 0:
-                tf.config.optimizer.set_experimental_options(
-                    {"disable_meta_optimizer": saved.get("disable_meta_optimizer", False)})
-        step_losses.append(losses)
-        records.append((losses.mean(axis=0), accuracies.mean(axis=0), test_loss, test_accuracy))
+        outputs = [t.numpy() for t in compiled(tf.constant(orders[e]))]
+        step_losses.append(outputs[0])
+        records.append(_epoch_record(outputs, names))
     wall_time = time.perf_counter() - started
     step_loss = np.concatenate(step_losses).astype(np.float64)  # (steps, runs)
-    names = ["loss", "accuracy", "test_loss", "test_accuracy"] if classification else ["loss", "test_loss"]
+    steps_per_epoch = orders.shape[1]
     result = {}
     for r, label in enumerate(labels):
-        bad = ~np.isfinite(step_loss[:, r])
-        per_epoch = {name: np.array([record[k][r] for record in records], np.float64)
-                     for k, name in enumerate(["loss", "accuracy", "test_loss", "test_accuracy"]) if name in names}
+        diverged_at = _results.divergence_step(step_loss[:, r], max_loss)
+        complete = epochs if diverged_at is None else diverged_at // steps_per_epoch
         config = {"optimizer": type(optimizers[r]).__name__, **_hyperparameters(optimizers[r]),
                   "seed": seeds[r], "epochs": epochs, "batch_size": batch_size}
-        result[label] = Run(config=config, step_loss=step_loss[:, r], epochs=per_epoch, wall_time=wall_time,
-                            weights=models[r].get_weights(), diverged_at=int(np.argmax(bad)) if bad.any() else None)
+        result[label] = Run(
+            config=config, step_loss=step_loss[:diverged_at, r],
+            epochs=_epoch_history([{k: v[r] for k, v in record.items()} for record in records], names, complete),
+            wall_time=wall_time, weights=models[r].get_weights(), diverged_at=diverged_at, label=str(label))
     return result
 
 
 def _compiled_epoch(model, optimizer, data, order_shape, xla):
     """One epoch of every copy, traced once: returns per-step losses and accuracies
-    ``(steps, copies)`` and the test loss and accuracy ``(copies,)`` after the epoch.
+    ``(steps, copies)``, then the loss and accuracy ``(copies,)`` of each
+    evaluation part (validation if present, then test) after the epoch.
 
     The concrete function is called directly (not through ``tf.function``'s
     dispatcher), so a notebook that runs many sweeps gets no retracing warnings.
     """
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
-    x_test, y_test = tf.constant(data.x_test), tf.constant(data.y_test)
+    parts = [(tf.constant(px), tf.constant(py)) for _, px, py in _evaluation_parts(data)]
     classification = bool(data.classes)
     weights = model.trainable_variables
     copies = weights[0].shape[0]
@@ -787,9 +690,10 @@ def _compiled_epoch(model, optimizer, data, order_shape, xla):
         start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps), order)
         # an explicit loop, so the function needs no autograph conversion (which would rewrite Keras's code too)
         _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
-        test_loss, test_accuracy = per_copy(ops.broadcast_to(x_test, (copies, *x_test.shape)),
-                                            ops.broadcast_to(y_test, (copies, *y_test.shape)))
-        return losses.stack(), accuracies.stack(), test_loss, test_accuracy
+        evaluations = []
+        for px, py in parts:
+            evaluations += per_copy(ops.broadcast_to(px, (copies, *px.shape)), ops.broadcast_to(py, (copies, *py.shape)))
+        return (losses.stack(), accuracies.stack(), *evaluations)
 
     return tf.function(epoch, jit_compile=xla, autograph=False).get_concrete_function(
         tf.TensorSpec(order_shape, tf.int32))

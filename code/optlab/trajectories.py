@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import _validation
+from . import results as _results
 from . import landscapes as _landscapes
 from . import optimizers as _optimizers
 
@@ -126,9 +127,8 @@ def _check_run(landscape, steps, start, max_loss):
 
 
 def _trajectory(points: np.ndarray, losses: np.ndarray, max_loss: float) -> Trajectory:
-    """Cut a recorded run at its first non-finite or exploding loss."""
-    bad = ~np.isfinite(losses) | (losses > max_loss) | ~np.all(np.isfinite(points), axis=1)
-    diverged_at = int(np.argmax(bad)) if bad.any() else None
+    """Cut a recorded run where :func:`optlab.results.divergence_step` says it diverged (a non-finite point counts)."""
+    diverged_at = _results.divergence_step(np.where(np.all(np.isfinite(points), axis=1), losses, np.nan), max_loss)
     keep = slice(None, diverged_at)
     return Trajectory(path=points[keep], losses=losses[keep], diverged_at=diverged_at)
 
