@@ -92,18 +92,6 @@ def test_no_saved_errors_or_stderr(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_nbval_markers_come_with_a_reason(path):
-    """nbval reads a marker only when it is alone on its line, so the reason goes on the next."""
-    for cell in code_cells(load(path)):
-        lines = source(cell).splitlines()
-        for i, line in enumerate(lines):
-            if "NBVAL_" in line:
-                assert re.fullmatch(r"# NBVAL_[A-Z_]+", line.strip()), f"malformed marker: {line!r}"
-                reason = lines[i + 1] if i + 1 < len(lines) else ""
-                assert re.match(r"# Reason: \S.{10,}", reason), f"{line.strip()} needs '# Reason: ...' below it"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_has_three_exercises_each_with_a_folded_solution(path):
     markdown = "\n".join(source(c) for c in load(path)["cells"] if c["cell_type"] == "markdown")
     exercises = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)", markdown)
