@@ -9,9 +9,10 @@ A number in the prose is backed when it is (1) pasted from a computed value
 with myst-nb's glue, ``{glue:text}`name```, so it is not in the Markdown at
 all; (2) quoted by one of the chapter's checked claims (``quotes=`` or a
 ``near``/``close`` claim's stated value, saved in the claims cell's output);
-or (3) on the chapter's short list of constants in tests/prose_constants.yml
-(data set sizes, hyperparameters, equation constants), or the list for every
-chapter there. Left out of the scan: the References section, code, display
+or (3) on the chapter's short list of constants,
+tests/prose_constants/<chapter>.yml (data set sizes, hyperparameters,
+equation constants; groups of numbers, each under a name that says what
+they are), or on tests/prose_constants/every-chapter.yml. Left out of the scan: the References section, code, display
 math, link targets, labels, cross-references (chapter 3, §2.1, Theorem 2),
 years, and the exponents and subscripts inside inline math.
 """
@@ -28,7 +29,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
-CONSTANTS_FILE = ROOT / "tests" / "prose_constants.yml"
+CONSTANTS = ROOT / "tests" / "prose_constants"
 EXEMPT_TAG = "nbval-ignore-output"
 REASON_KEY = "nbval-ignore-output-reason"
 MAX_CHAPTER_CONSTANTS = 40
@@ -151,16 +152,14 @@ def prose_numbers(nb) -> list:
 
 
 def constants(chapter: str) -> tuple:
-    """``(chapter's constants, every chapter's constants)`` from tests/prose_constants.yml, as floats."""
-    table = yaml.safe_load(CONSTANTS_FILE.read_text()) or {}
+    """``(the chapter's constants, every chapter's constants)`` from tests/prose_constants/, as floats."""
 
-    def values(entry):
-        out = []
-        for group in (entry or {}).values():
-            out.extend(float(v) for v in group)
-        return out
+    def values(name):
+        path = CONSTANTS / f"{name}.yml"
+        table = yaml.safe_load(path.read_text()) if path.exists() else None
+        return [float(v) for group in (table or {}).values() for v in group]
 
-    return values(table.get(chapter)), values(table.get("every chapter"))
+    return values(chapter), values("every-chapter")
 
 
 def _same(a: float, b: float) -> bool:

@@ -20,7 +20,8 @@ claims check) are recorded too: one that prints the same text under every
 configuration and in its saved output did not need its exemption, and fails
 this target. The report goes to the terminal and to ``_build/portable/report.txt``.
 
-Run it as ``make test-portable`` (or ``.venv/bin/python tests/portable.py``). As a
+Run it as ``make test-portable`` (or ``.venv/bin/python tests/portable.py``, which
+also takes chapter notebooks to check only those). As a
 pytest plugin (``-p portable``) this file records the outputs of exempt cells
 to the file named by ``OPTLAB_RECORD_OUTPUTS``.
 """
@@ -33,6 +34,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -79,23 +81,23 @@ def probe(configuration) -> str:
     return done.stdout.strip()
 
 
-def run_nbval(configuration, record: pathlib.Path) -> tuple:
+def run_nbval(configuration, record: pathlib.Path, notebooks) -> tuple:
     name, settings, cpus = configuration
     env = _environment({**settings, "OPTLAB_RECORD_OUTPUTS": str(record)})
     started = time.perf_counter()
-    done = subprocess.run(_command(cpus, "-m", "pytest", "-p", "portable", "-q", "--no-header", "chapters"),
+    done = subprocess.run(_command(cpus, "-m", "pytest", "-p", "portable", "-q", "--no-header", *notebooks),
                           env=env, capture_output=True, text=True, cwd=ROOT)
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
     failures = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
     return done.returncode, summary, failures, time.perf_counter() - started
 
 
-def saved_exempt_texts() -> dict:
+def saved_exempt_texts(notebooks) -> dict:
     """``{(notebook, code cell): saved text}`` of every exempt cell, sanitised as nbval sanitises."""
     from evidence import exempt_cells, load, output_text
 
     texts = {}
-    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+    for path in notebooks:
         for index, cell in exempt_cells(load(path)):
             texts[(path.name, index)] = _sanitize(output_text(cell.get("outputs", [])))
     return texts
@@ -112,7 +114,12 @@ def _sanitize(text: str) -> str:
     return text
 
 
-def main() -> int:
+def main(arguments) -> int:
+    notebooks = [pathlib.Path(a).resolve() for a in arguments] or sorted((ROOT / "chapters").glob("*.ipynb"))
+    missing = [str(path) for path in notebooks if not path.exists()]
+    if missing:
+        print(f"no such notebook: {', '.join(missing)}")
+        return 2
     if shutil.which("taskset") is None:
         print("taskset (util-linux) is needed for the one-CPU configuration.")
         return 2
@@ -141,12 +148,12 @@ def main() -> int:
 
     failed = False
     recorded = {}
+    records = pathlib.Path(tempfile.mkdtemp(prefix="outputs-", dir=OUT))
     say("")
     say("nbval (strict) on every chapter:")
     for configuration in chosen:
-        record = OUT / f"outputs-{len(recorded)}.jsonl"
-        record.unlink(missing_ok=True)
-        code, summary, failures, seconds = run_nbval(configuration, record)
+        record = records / f"configuration-{len(recorded)}.jsonl"
+        code, summary, failures, seconds = run_nbval(configuration, record, [str(p) for p in notebooks])
         say(f"  {configuration[0]:44s} {summary}  ({seconds:.0f} s)")
         for failure in failures:
             say(f"      {failure}")
@@ -157,7 +164,7 @@ def main() -> int:
                 item = json.loads(line)
                 recorded[configuration[0]][(item["notebook"], item["cell"])] = item["text"]
 
-    saved = saved_exempt_texts()
+    saved = saved_exempt_texts(notebooks)
     needless, per_chapter = [], {}
     for key, text in saved.items():
         per_chapter.setdefault(key[0], []).append(key[1])
@@ -166,7 +173,7 @@ def main() -> int:
             needless.append(key)
     say("")
     say("Cells exempt from comparison (tag nbval-ignore-output), per chapter:")
-    for chapter in sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb")):
+    for chapter in sorted(p.name for p in notebooks):
         cells = per_chapter.get(chapter, [])
         say(f"  {chapter:32s} {len(cells):2d}  {cells}")
     if needless:
@@ -178,7 +185,9 @@ def main() -> int:
             say(f"  {chapter} code cell {cell}")
     say("")
     say("make test-portable: " + ("FAILED" if failed else "passed"))
-    (OUT / "report.txt").write_text("\n".join(lines) + "\n")
+    shutil.rmtree(records, ignore_errors=True)
+    if len(notebooks) == len(list((ROOT / "chapters").glob("*.ipynb"))):
+        (OUT / "report.txt").write_text("\n".join(lines) + "\n")
     return 1 if failed else 0
 
 
@@ -199,4 +208,4 @@ def pytest_runtest_makereport(item, call):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

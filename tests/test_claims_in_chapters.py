@@ -36,7 +36,7 @@ def test_every_number_in_the_prose_is_glued_claimed_or_a_declared_constant(path)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_each_chapters_list_of_constants_is_short(path):
     own, _ = constants(path.stem)
-    assert len(own) <= MAX_CHAPTER_CONSTANTS, (f"{len(own)} constants for {path.stem} in tests/prose_constants.yml: "
+    assert len(own) <= MAX_CHAPTER_CONSTANTS, (f"{len(own)} constants in tests/prose_constants/{path.stem}.yml: "
                                                f"glue or claim measured numbers instead")
 
 
