@@ -21,6 +21,8 @@ import numpy as np
 from . import _validation
 from . import results as _results
 
+_PERCENT = ("accuracy", "val_accuracy", "test_accuracy")  # shown in percent
+
 #: myst-nb reads glued values from outputs of this MIME prefix (myst_nb.ext.glue.GLUE_PREFIX).
 GLUE_PREFIX = "application/papermill.record/"
 
@@ -52,21 +54,19 @@ def sweep_table(sweeps: dict, metrics=("val_accuracy", "loss"), by: str = "learn
         raise ValueError("sweeps must map at least one label to a training.Sweep or a list of runs.")
     metrics = [_validation.choose("metric", metric, _HEADINGS) for metric in metrics]
     symbol = {"learning_rate": "η"}.get(by, by)
-    rows = []
+    rows, seeds = [], set()
     for label, sweep in sweeps.items():
         runs = list(getattr(sweep, "runs", sweep))
+        seeds.update(_results.setting_values(runs, "seed").tolist())
         tables = [_results.runs_table(runs, metric, by) for metric in metrics]
         for row, value in enumerate(tables[0][0]):
             cells = []
             for metric, (_, values) in zip(metrics, tables):
                 summary = _results.Summary(values[row], metric)
-                percent = _results.higher_is_better(metric) and "accuracy" in metric
-                cells.append(summary.text(100, "%") if percent else summary.text())
+                cells.append(summary.text(100, "%") if metric in _PERCENT else summary.text())
             rows.append([str(label), f"{value:g}", *cells])
-    seeds = len(_results.setting_values(list(getattr(next(iter(sweeps.values())), "runs",
-                                                         next(iter(sweeps.values())))), "seed"))
     return table(rows, ["", symbol, *(_HEADINGS[m] for m in metrics)],
-                 note=f"mean ± standard error over {seeds} seeds")
+                 note=f"mean ± standard error over {len(seeds)} seeds")
 
 
 def table(rows, columns, note: str | None = None) -> str:
