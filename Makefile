@@ -48,8 +48,7 @@ browser:
 # conventions, nbval in strict mode on every chapter, each chapter run as in
 # Colab, a warnings-as-errors build of the site with checks on its HTML, and
 # the site driven in Chromium. The notebooks are executed with oneDNN on
-# (make execute leaves TensorFlow's default, which is on for x86-64; set
-# explicitly, TensorFlow would log it to stderr) and checked with it off, so that a cell whose saved text
+# (make execute) and checked with it off, so that a cell whose saved text
 # depends on the machine's rounding fails here, not on a reader's machine.
 test: setup browser
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest
@@ -59,13 +58,17 @@ test: setup browser
 test-portable: setup
 	$(BIN)/python tests/portable.py
 
+# TensorFlow's C++ start-up lines (absl, oneDNN) are written straight to file
+# descriptor 2, whatever TF_CPP_MIN_LOG_LEVEL says; with capture_fd_output off
+# they reach the terminal, not the notebook, as under nbval.
 execute: setup
 	@test -n "$(NB)" || { echo "usage: make execute NB=chapters/NN-topic.ipynb"; exit 2; }
-	env -u TF_ENABLE_ONEDNN_OPTS $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.kernel_name=python3 \
 	    --ExecutePreprocessor.timeout=600 \
 	    --ExecutePreprocessor.record_timing=False \
 	    --ExecutePreprocessor.shutdown_kernel=immediate \
+	    --ExecutePreprocessor.extra_arguments='["--IPKernelApp.capture_fd_output=False"]' \
 	    $(NB)
 
 lab: setup

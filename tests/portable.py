@@ -41,17 +41,17 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = ROOT / "_build" / "portable"
 
-#: What `make execute` uses: TensorFlow's default (oneDNN on for x86-64), every CPU.
-REFERENCE = ("as `make execute` (oneDNN on, every CPU)", {}, None)
+#: What `make execute` uses: oneDNN on, every CPU.
+REFERENCE = ("as `make execute` (oneDNN on, every CPU)", {"TF_ENABLE_ONEDNN_OPTS": "1"}, None)
 CONFIGURATIONS = [
     ("oneDNN off", {"TF_ENABLE_ONEDNN_OPTS": "0"}, None),
-    ("oneDNN limited to AVX2", {"ONEDNN_MAX_CPU_ISA": "AVX2"}, None),
-    ("one CPU (taskset -c 0)", {}, "0"),
+    ("oneDNN limited to AVX2", {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX2"}, None),
+    ("one CPU (taskset -c 0)", {"TF_ENABLE_ONEDNN_OPTS": "1"}, "0"),
 ]
 SUBSTITUTES = [
-    ("oneDNN limited to SSE4.1", {"ONEDNN_MAX_CPU_ISA": "SSE41"}, None),
+    ("oneDNN limited to SSE4.1", {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "SSE41"}, None),
     ("oneDNN off, one CPU", {"TF_ENABLE_ONEDNN_OPTS": "0"}, "0"),
-    ("oneDNN limited to AVX-512 (no AMX)", {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}, None),
+    ("oneDNN limited to AVX-512 (no AMX)", {"TF_ENABLE_ONEDNN_OPTS": "1", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}, None),
 ]
 #: A result known to move with rounding: chapter 3's full-batch loss over steps 51-60 at η = 2.
 PROBE = (
