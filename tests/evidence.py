@@ -92,7 +92,6 @@ def output_text(outputs) -> str:
 
 _NUMBER = re.compile(r"(?<![\w.\-])[−-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|(?<![\w.\-])[−-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?%?")
 _REMOVE = [
-    (r"^```(?!\{)[^\n]*\n.*?^```", re.S | re.M),           # code blocks (directive fences like {exercise} stay)
     (r"\$\$.*?\$\$", re.S),                                # display math
     (r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),          # math environments
     (r"\{glue(?::\w+)?\}`[^`]*`", 0),                      # glued values
@@ -110,6 +109,25 @@ _REMOVE = [
 _MATH_NOISE = [r"[\^_]\{[^{}]*\}", r"[\^_][\d\w]", r"\\[dt]?frac\s*\d\d", r"\\[a-zA-Z]+"]
 
 
+def _without_code_blocks(text: str) -> str:
+    """``text`` without fenced code blocks; the prose inside directive fences (```{exercise}, solutions) stays."""
+    kept, code = [], None
+    for line in text.split("\n"):
+        fence = re.match(r"\s*(`{3,}|~{3,})(.*)", line)
+        if code is not None:
+            if fence and fence.group(1)[0] == code[0] and len(fence.group(1)) >= len(code) and not fence.group(2).strip():
+                code = None
+            continue
+        if fence and not fence.group(2).strip().startswith("{"):
+            if fence.group(2).strip():  # an opening fence with a language: a code block
+                code = fence.group(1)
+                continue
+        if fence:
+            continue  # a directive's fence line, or a bare closing fence: keep what is between
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def prose_text(nb) -> str:
     """The chapter's Markdown with everything left out of the scan removed (see the module's docstring)."""
     cells = []
@@ -120,7 +138,7 @@ def prose_text(nb) -> str:
         if text.lstrip().startswith("## References"):
             continue
         cells.append(text)
-    text = "\n\n".join(cells)
+    text = _without_code_blocks("\n\n".join(cells))
     for pattern, flags in _REMOVE:
         text = re.sub(pattern, " ", text, flags=flags)
 

@@ -55,10 +55,16 @@ class ClaimFailed(AssertionError):
 
 
 def _floats(values, name: str) -> list:
+    """Plain floats for a JSON record; a NaN (a diverged seed) is stored as None, which JSON allows."""
     array = np.asarray(values, dtype=np.float64).ravel()
     if array.size == 0:
         raise ValueError(f"{name} must hold at least one number.")
-    return [float(v) for v in array]
+    return [None if math.isnan(v) else float(v) for v in array]
+
+
+def _array(values) -> np.ndarray:
+    """A record's numbers as an array, None read back as NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 def _seeds(values, name: str) -> list:
@@ -86,7 +92,7 @@ def _text(claim) -> str:
 # --- evaluation: each kind reads a plain record (JSON-able), so that saved claims can be re-checked ---
 
 def _compare(record):
-    return results.compare(record["a"], record["b"])
+    return results.compare(_array(record["a"]), _array(record["b"]))
 
 
 def _holds_higher(record):
@@ -111,7 +117,7 @@ def _best_index(means, higher):
 
 def _holds_best(record):
     labels = list(record["table"])
-    table = np.array([record["table"][label] for label in labels], dtype=np.float64)
+    table = np.array([_array(record["table"][label]) for label in labels])
     stated = labels.index(record["stated"])
     means = table.mean(axis=1)
     if np.isnan(means[stated]):
@@ -127,9 +133,12 @@ def _holds_best(record):
 
 
 def _holds_near(record):
-    summary = results.Summary(np.array(record["values"]))
+    summary = results.Summary(_array(record["values"]))
+    support = results.t_quantile(summary.n - 1) * summary.se
     gap = abs(summary.mean - record["stated"])
-    return gap <= record["within"], f"mean {summary.mean:.6g} (se {summary.se:.2g}), stated {record['stated']:g} ± {record['within']:g}"
+    detail = (f"mean {summary.mean:.6g} (se {summary.se:.2g}), stated {record['stated']:g} ± {record['within']:g}; "
+              f"the seeds support ± {support:.2g}")
+    return gap <= record["within"] and record["within"] >= support, detail
 
 
 def _holds_close(record):
@@ -177,13 +186,13 @@ def perturbations(record: dict) -> list:
         out.append(swapped)
     elif kind == "tie":
         c = _compare(record)
-        shift = 3 * _tolerance(np.mean(record["b"]), c.threshold)
+        shift = 3 * _tolerance(np.nanmean(_array(record["b"])), c.threshold)
         moved = copy.deepcopy(record)
-        moved["b"] = [v + shift for v in record["b"]]
+        moved["b"] = [None if v is None else v + shift for v in record["b"]]
         out.append(moved)
     elif kind == "best":
         labels = list(record["table"])
-        means = np.array([np.mean(record["table"][label]) for label in labels])
+        means = np.array([np.mean(_array(record["table"][label])) for label in labels])
         worst = _best_index(means, not record["higher_is_better"])
         swapped = copy.deepcopy(record)
         stated = record["stated"]
@@ -193,7 +202,7 @@ def perturbations(record: dict) -> list:
     elif kind == "near":
         moved = copy.deepcopy(record)
         shift = 3 * _tolerance(record["stated"], record["within"])
-        moved["values"] = [v + shift for v in record["values"]]
+        moved["values"] = [None if v is None else v + shift for v in record["values"]]
         out.append(moved)
     elif kind == "close":
         moved = copy.deepcopy(record)
@@ -271,15 +280,13 @@ class Claims:
 
         ``within`` is the precision the sentence claims ("about 0.7" is
         within 0.05). It may not be finer than the seeds support: below
-        :math:`t_{0.975,\\,n-1}` standard errors of the mean, another machine's
-        mean would often fall outside, and the claim is refused.
+        :math:`t_{0.975,\\,n-1}` standard errors of the mean another machine's
+        mean would often fall outside, so such a claim does not hold (on this
+        run or any other): state the number with fewer digits.
         """
         values = _seeds(values, "values")
-        summary = results.Summary(np.array(values))
-        support = results.t_quantile(summary.n - 1) * summary.se
-        if within < support:
-            raise ValueError(f"{_text(claim)!r}: the seeds' spread supports no claim finer than ± {support:.2g} "
-                             f"around the mean {summary.mean:.4g}; state the number with fewer digits.")
+        if within <= 0:
+            raise ValueError(f"within must be positive; got {within!r}.")
         quoted = _quotes(quotes) or [f"{stated:g}"]
         return self._add({"kind": "near", "claim": claim, "values": values, "stated": float(stated),
                           "within": float(within), "quotes": quoted})
