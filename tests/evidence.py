@@ -143,7 +143,7 @@ def prose_text(nb) -> str:
         text = re.sub(pattern, " ", text, flags=flags)
 
     def clean_math(match):
-        inner = match.group(1)
+        inner = match.group(1).replace("{,}", ",")  # 65{,}504: LaTeX's thousands separator
         for pattern in _MATH_NOISE:
             inner = re.sub(pattern, " ", inner)
         return f" {inner} "

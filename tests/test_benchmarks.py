@@ -134,10 +134,6 @@ def test_wilson_refuses_p_at_most_half_and_draws_without_a_majority():
             s for s in range(100) if np.random.default_rng(s).random(1)[0] >= 0.51))
 
 
-
-
-
-
 def test_run_stacked_explains_bad_input(quadratic, wilson):
     with pytest.raises(ValueError, match="Unknown optimizer 'adadelta'"):
         benchmarks.run_stacked(quadratic, {"x": ("adadelta", {})}, steps=2)

@@ -212,7 +212,42 @@ def test_large_batch_study_tunes_the_base_rate_and_grids_around_the_linear_rule(
     matplotlib.use("Agg")
     left, right = scale.plot_large_batch(study)
     assert len(right.lines) == 2
+    with pytest.raises(ValueError, match="not in the grid"):  # base_rate is not in B = 1600's grid here
+        scale.plot_large_batch(study, rate=study.base_rate)
     with pytest.raises(TypeError, match="large_batch_study"):
         scale.plot_large_batch({})
     with pytest.raises(ValueError, match="base_batch"):
         scale.large_batch_study(mnist, base_batch=400, batches=[400], base_rates=[0.1])
+
+
+def test_at_steps_reads_each_batch_size_where_its_epoch_ends_at_that_step():
+    from optlab import data
+
+    mnist = data.mnist1d()
+    study = scale.large_batch_study(mnist, base_batch=800, batches=[1600], base_rates=[0.1, 0.3],
+                                    factors=[0.5, 1.0], seeds=[0, 1], epochs=2, metric="loss")
+    assert study.steps_per_epoch == {800: 4, 1600: 2}
+    four = scale.at_steps(study, 4, rate=study.base_rate)  # B = 800 after epoch 1, B = 1600 after epoch 2
+    assert set(four) == {800, 1600} and all(len(v) == 2 for v in four.values())
+    from optlab import results
+
+    at_base = sorted(results.select_runs(study.runs[800], learning_rate=study.base_rate), key=lambda r: r.config["seed"])
+    np.testing.assert_array_equal(four[800], [r.epochs["val_loss"][0] for r in at_base])
+    big = sorted(results.select_runs(study.runs[1600], learning_rate=study.base_rate), key=lambda r: r.config["seed"])
+    np.testing.assert_array_equal(four[1600], [r.epochs["val_loss"][1] for r in big])
+    assert set(scale.at_steps(study, 2, rate=study.base_rate)) == {1600}  # B = 800 has no epoch ending at step 2
+    assert scale.at_steps(study, 6) == {}                                 # past the end of B = 1600's run, mid-epoch for 800
+    chosen = scale.at_steps(study, 8, metric="loss")                       # default: each batch size's chosen rate
+    assert set(chosen) == {800} and len(chosen[800]) == 2
+    with pytest.raises(ValueError, match="not in the grid"):
+        scale.at_steps(study, 4, rate=0.123)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _, right = scale.plot_large_batch(study, rate=study.base_rate)
+    assert [line.get_label() for line in right.lines] == [f"B = 800, η = {study.base_rate:g}",
+                                                           f"B = 1600, η = {study.base_rate:g}"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        scale.at_steps(study, 4, metric="val_los")
+    with pytest.raises(TypeError, match="large_batch_study"):
+        scale.at_steps({}, 4)

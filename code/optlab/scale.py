@@ -16,7 +16,8 @@ r"""Optimizers at scale: data parallelism on one machine, and the large-batch le
   logical CPUs otherwise.
 - :func:`large_batch_study` / :func:`plot_large_batch`: the best learning rate
   at several batch sizes (a grid around the linear rule's prediction, several
-  seeds), against the rule.
+  seeds), against the rule; :func:`at_steps` reads the runs of different
+  batch sizes after the same number of optimizer steps.
 - :class:`StackedLamb` / :func:`lamb_sweep`: Keras's LAMB for many stacked
   copies at once (norms per copy), which ``training.sweep`` cannot do.
 - :func:`plot_data_parallel`: the picture of synchronous data parallelism.
@@ -44,7 +45,7 @@ from . import _validation
 
 __all__ = ["split_cpu", "mirrored", "one_device", "train_replicated", "fit_replicated", "ReplicatedRun",
            "difference_per_step", "largest_difference", "plot_differences", "step_norms", "accuracy", "scaled_learning_rate", "LinearScaling",
-           "StackedLamb", "lamb_sweep", "LargeBatchStudy", "large_batch_study", "plot_large_batch",
+           "StackedLamb", "lamb_sweep", "LargeBatchStudy", "large_batch_study", "at_steps", "plot_large_batch",
            "plot_data_parallel"]
 
 LOSS_REDUCTIONS = ("global", "per_replica")
@@ -385,62 +386,17 @@ def lamb_sweep(data, *, learning_rate, seeds=(0,), batch_size: int = 100, epochs
     Copy (rate, seed) follows what ``training.sweep`` does for an elementwise
     optimizer: the MLP ``training.mlp`` initialised from ``seed``, the
     mini-batches of ``training.batch_order(..., seed)``, the mean sparse
-    cross-entropy, here stepped by :class:`StackedLamb`. Each
+    cross-entropy, here stepped by :class:`StackedLamb`
+    (:func:`optlab.beyond.stacked_sweep`). Each
     :class:`~optlab.results.Run` holds every step's loss (cut at divergence by
-    :func:`optlab.results.divergence_step`) and one epoch record: the training
-    loss of the last epoch, and the loss and accuracy of the validation part
-    (if the data has one) and of the test part after training.
+    :func:`optlab.results.divergence_step`), one epoch record (the training
+    loss of the last epoch, and the loss and accuracy of the validation part,
+    if the data has one, and of the test part after training) and its final weights.
     """
-    import tensorflow as tf
+    from . import beyond
 
-    from . import results, training
-
-    rates = [_validation.positive_number("learning_rate", r) for r in np.atleast_1d(learning_rate)]
-    seeds = [int(seed) for seed in np.atleast_1d(seeds)]
-    epochs = _validation.whole_number("epochs", epochs, minimum=1)
-    configs = [(rate, seed) for rate in rates for seed in seeds]
-    sizes = (data.x_train.shape[1], *hidden, data.classes)
-    model = training.stacked_mlp(sizes, [seed for _, seed in configs])
-    optimizer = StackedLamb([rate for rate, _ in configs])
-    weights = model.trainable_variables
-    optimizer.build(weights)
-    order = np.stack([training.batch_order(len(data.x_train), batch_size, epochs, seed).reshape(-1, batch_size)
-                      for _, seed in configs], axis=1)  # (steps, copies, batch)
-    x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.int32)
-
-    def step(k, losses, order):
-        with tf.GradientTape() as tape:
-            logits = model(tf.gather(x, order[k]))
-            per_copy = ops.mean(ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits,
-                                                                    from_logits=True), axis=-1)
-            total = ops.sum(per_copy)  # copy c's gradient is that of its own mean loss
-        optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
-        return k + 1, losses.write(k, per_copy), order
-
-    def train(order):
-        start = (tf.constant(0), tf.TensorArray(tf.float32, size=order.shape[0]), order)
-        return tf.while_loop(lambda k, *rest: k < order.shape[0], step, start)[1].stack()
-
-    step_loss = tf.function(train, autograph=False)(tf.constant(order)).numpy().astype(np.float64)
-    evaluation = {}
-    parts = ([("val", data.x_val, data.y_val)] if getattr(data, "x_val", None) is not None else []) + [
-        ("test", data.x_test, data.y_test)]
-    for prefix, px, py in parts:
-        logits = np.asarray(model(np.broadcast_to(px, (len(configs), *px.shape)).astype(np.float32)))
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        evaluation[f"{prefix}_loss"] = -np.take_along_axis(log_p, py[None, :, None].astype(int), -1)[..., 0].mean(-1)
-        evaluation[f"{prefix}_accuracy"] = np.mean(np.argmax(logits, axis=-1) == py, axis=-1)
-    steps_per_epoch = order.shape[0] // epochs
-    runs = []
-    for c, (rate, seed) in enumerate(configs):
-        diverged_at = results.divergence_step(step_loss[:, c])
-        record = {"loss": np.array([step_loss[-steps_per_epoch:, c].mean()]),
-                  **{name: np.array([values[c]]) for name, values in evaluation.items()}}
-        runs.append(results.Run(
-            config={"optimizer": "StackedLamb", "learning_rate": rate, "seed": seed, "epochs": epochs,
-                    "batch_size": batch_size},
-            step_loss=step_loss[:diverged_at, c], epochs=record, diverged_at=diverged_at))
+    runs, _ = beyond.stacked_sweep(StackedLamb, data, learning_rate=learning_rate, seeds=seeds,
+                                   batch_size=batch_size, epochs=epochs, hidden=hidden)
     return runs
 
 
@@ -514,10 +470,53 @@ def large_batch_study(data, *, base_batch: int, batches, base_rates, factors=(1 
                            {b: choices[b] for b in order}, linear, {b: len(data.x_train) // b for b in order})
 
 
-def plot_large_batch(study: LargeBatchStudy, axes=None):
+def _grid_rate(study: LargeBatchStudy, batch: int, rate: float) -> float:
+    """The value of ``batch``'s grid equal to ``rate`` up to float rounding; an error if there is none."""
+    values = study.choices[batch].values
+    close = np.flatnonzero(np.isclose(values, rate, rtol=1e-9, atol=0.0))
+    if not len(close):
+        raise ValueError(f"rate {rate:g} is not in the grid of B = {batch}: {[float(v) for v in values]}.")
+    return float(values[close[0]])
+
+
+def at_steps(study: LargeBatchStudy, steps: int, metric: str = "val_loss", rate: float | None = None) -> dict:
+    """``metric`` after ``steps`` optimizer steps, per seed, for every batch size whose epoch ends there.
+
+    Runs record their metrics after each epoch, so batch size :math:`B` can be
+    read at ``steps`` only when ``steps`` is a multiple of its steps per epoch
+    (and within the run). ``rate`` picks the runs at that learning rate for
+    every batch size (it must be in each grid; ``study.base_rate``, for
+    example, always is when the factors include :math:`B_0/B`); by default
+    each batch size's chosen rate. Returns ``{B: array of one value per
+    seed, in seed order}`` (NaN where a run had diverged by then).
+    """
+    from . import results
+
+    if not isinstance(study, LargeBatchStudy):
+        raise TypeError(f"study must be what large_batch_study returns; got {type(study).__name__}.")
+    steps = _validation.whole_number("steps", steps, minimum=1)
+    results.split_of(metric)  # an unknown metric is an error
+    found = {}
+    for batch, per_epoch in study.steps_per_epoch.items():
+        if steps % per_epoch or steps // per_epoch > study.epochs:
+            continue
+        chosen = study.best_rate[batch] if rate is None else _grid_rate(study, batch, rate)
+        runs = sorted(results.select_runs(study.runs[batch], learning_rate=chosen), key=lambda r: r.config["seed"])
+        epoch = steps // per_epoch - 1
+        found[batch] = np.array([r.epochs[metric][epoch] if epoch < len(r.epochs[metric]) else np.nan for r in runs])
+    return found
+
+
+_LABELS = {"loss": "training loss", "val_loss": "validation loss", "val_accuracy": "validation accuracy",
+           "accuracy": "training accuracy"}
+
+
+def plot_large_batch(study: LargeBatchStudy, axes=None, rate: float | None = None):
     """Left: the chosen metric after the last epoch (line: mean over seeds, dots: each seed) against the
     rate, one curve per batch size, the linear rule's prediction marked by a dotted line. Right: the
-    chosen rate's validation loss against the number of optimizer steps (mean over seeds)."""
+    validation loss (the training loss if the data has no validation part) against the number of
+    optimizer steps, mean over seeds with a band of ± one standard error, at ``rate`` for every batch
+    size (it must be in every grid), or by default at each batch size's chosen rate."""
     import matplotlib.pyplot as plt
 
     from . import plots, results
@@ -535,17 +534,24 @@ def plot_large_batch(study: LargeBatchStudy, axes=None):
         for column in choice.table.T:
             left.plot(choice.values, column, ".", color=color, alpha=0.4)
         left.axvline(study.linear_rate[batch], color=color, ls=":", lw=1.2)
-        chosen = results.select_runs(study.runs[batch], learning_rate=choice.best)
+        shown = choice.best if rate is None else _grid_rate(study, batch, rate)
+        chosen = results.select_runs(study.runs[batch], learning_rate=shown)
+        per_seed = np.array([r.epochs[curve] for r in chosen if len(r.epochs[curve]) == study.epochs])
         steps = study.steps_per_epoch[batch] * np.arange(1, study.epochs + 1)
-        right.plot(steps, np.mean([r.epochs[curve] for r in chosen], axis=0), "-", marker=marker, color=color,
-                   label=f"B = {batch}, η = {choice.best:.3g}")
+        if len(per_seed):
+            mean = per_seed.mean(axis=0)
+            se = per_seed.std(axis=0, ddof=1) / np.sqrt(len(per_seed)) if len(per_seed) > 1 else 0 * mean
+            right.plot(steps, mean, "-", marker=marker, color=color, label=f"B = {batch}, η = {shown:.3g}")
+            right.fill_between(steps, mean - se, mean + se, color=color, alpha=0.2)
+    metric = _LABELS.get(study.metric, study.metric.replace("_", " "))
     left.set(xscale="log", xlabel="learning rate η (dotted: linear rule η₀·B/B₀)",
-             ylabel=f"{study.metric.replace('_', ' ')} after {study.epochs} epochs", title="rate grid at each batch size")
+             ylabel=f"{metric} after {study.epochs} epochs", title="rate grid at each batch size")
     if results.higher_is_better(study.metric) is False:
         left.set_yscale("log")
     left.legend()
-    right.set(xscale="log", xlabel="optimizer steps", ylabel=f"{curve.replace('_', ' ')} (mean over seeds)",
-              title="chosen rate at each batch size, against steps")
+    title = "each batch size at its chosen rate" if rate is None else f"every batch size at η = {rate:g}"
+    right.set(xscale="log", xlabel="optimizer steps", ylabel=f"{_LABELS.get(curve, curve)} (mean ± s.e. over seeds)",
+              title=title)
     right.legend()
     return axes
 
