@@ -236,8 +236,10 @@ _ADVICE = {
     "diverged": "lower the learning rate, to an LR range test's suggestion or about 10 times; if only rare "
                 "early spikes blow up, a warm-up or gradient clipping may help; check that the inputs are "
                 "standardised.",
-    "overfitting": "get more data; weight decay (AdamW) or stopping at the epoch of the lowest "
-                   "validation loss (early stopping) lower the test loss, but may not raise the accuracy.",
+    "overfitting": "check the validation accuracy first: the loss can rise while the accuracy still improves. "
+                   "Get more data; stop at the epoch of the best validation accuracy (early stopping; the "
+                   "lowest validation loss can come much earlier); weight decay (AdamW, with η·λ·steps "
+                   "about 0.1 to 1) lowers the validation loss, but may not raise the accuracy.",
     "plateau": "raise the learning rate, to an LR range test's suggestion (10 times may not be enough); "
                "if the loss sits at chance level after an early spike, the rate was too high instead: lower it.",
     "healthy": "nothing is wrong: train longer, or tune the rate and schedule for the last points.",

@@ -73,9 +73,10 @@ class AdaBelief(ElementwiseOptimizer):
     def build(self, variables):
         if self.built:
             return
-        super().build(variables)
-        self.momentums = [self.add_variable_from_reference(w, "momentum") for w in variables]
-        self.beliefs = [self.add_variable_from_reference(w, "belief") for w in variables]
+        super().build(variables)  # each weight's index, for _get_variable_index (and EMA, accumulation slots)
+        # one zero-filled m and s per weight, as Keras's built-ins make them (None for a weight that the
+        # base class overwrites with its gradient, which never reaches update_step)
+        self.momentums, self.beliefs = self.add_optimizer_variables(variables, ["momentum", "belief"])
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
