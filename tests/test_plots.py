@@ -194,3 +194,17 @@ def test_plot_sweep_takes_lists_of_runs_as_a_sweep():
     np.testing.assert_allclose(from_list.get_lines()[0].get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
     with pytest.raises(ValueError, match="a: no runs to plot"):
         plots.plot_sweep({"a": []}, "test_accuracy")
+
+
+def test_mark_lines_gives_each_labelled_line_its_own_marker_and_leaves_the_rest():
+    fig, ax = plt.subplots()
+    for label in ("a", "b", "c"):
+        ax.plot([0, 1, 2], [0, 1, 2], label=label)
+    ax.plot([0, 1], [1, 0])  # unlabelled
+    ax.plot([2], [2], "x", label="diverged")  # marker only
+    plots.mark_lines(ax, loc="upper left")
+    lines = ax.get_lines()
+    assert [line.get_marker() for line in lines[:3]] == list(plots.MARKERS[:3])
+    assert lines[3].get_marker() in ("None", None, "")
+    assert lines[4].get_marker() == "x"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b", "c", "diverged"]

@@ -28,6 +28,20 @@ PATH_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
+def mark_lines(ax, every=0.1, **legend):
+    """Give each labelled line of ``ax`` its own marker from :data:`MARKERS`, in drawing order, so that
+    series differ in shape as well as in colour, and redraw the legend (``legend`` goes to ``ax.legend``).
+
+    Lines whose label starts with ``_`` (matplotlib's unlabelled ones) and marker-only lines (a
+    divergence cross) are left as they are; ``every`` is matplotlib's ``markevery``.
+    """
+    lines = [line for line in ax.get_lines()
+             if not line.get_label().startswith("_") and line.get_linestyle() not in ("None", "")]
+    for line, marker in zip(lines, MARKERS):
+        line.set(marker=marker, markevery=every, markersize=5)
+    ax.legend(**{"fontsize": "small", **legend})
+
+
 #: Light greys for the landscape, dark in the valleys, so coloured paths stand out.
 _BACKGROUND = LinearSegmentedColormap.from_list("landscape", ["#9aa3ad", "#f4f5f6"])
 
