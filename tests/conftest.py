@@ -24,7 +24,9 @@ def site(tmp_path_factory):
     jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")  # this environment's
     result = subprocess.run(
         [jupyter_book, "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output", str(out)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, f"site build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return out / "_build" / "html"

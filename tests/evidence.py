@@ -70,8 +70,9 @@ def glue_names(nb) -> set:
 
 def exempt_cells(nb) -> list:
     """``(code cell index, cell)`` of the cells whose output nbval does not compare."""
-    return [(i, cell) for i, cell in enumerate(code_cells(nb))
-            if EXEMPT_TAG in cell.get("metadata", {}).get("tags", [])]
+    return [
+        (i, cell) for i, cell in enumerate(code_cells(nb)) if EXEMPT_TAG in cell.get("metadata", {}).get("tags", [])
+    ]
 
 
 def output_text(outputs) -> str:
@@ -81,7 +82,8 @@ def output_text(outputs) -> str:
     for output in outputs:
         if output.get("output_type") == "stream":
             streams[output.get("name", "stdout")] = streams.get(output.get("name", "stdout"), "") + "".join(
-                output.get("text", ""))
+                output.get("text", "")
+            )
         for mime, value in sorted(output.get("data", {}).items()):
             if not mime.startswith("image/"):
                 data.append(f"[{mime}] " + ("".join(value) if isinstance(value, list) else json.dumps(value)))
@@ -92,18 +94,21 @@ def output_text(outputs) -> str:
 
 _NUMBER = re.compile(r"(?<![\w.\-])[−-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|(?<![\w.\-])[−-]?\d+(?:\.\d+)?(?:e[−-]?\d+)?%?")
 _REMOVE = [
-    (r"\$\$.*?\$\$", re.S),                                # display math
-    (r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),          # math environments
-    (r"\{glue(?::\w+)?\}`[^`]*`", 0),                      # glued values
-    (r"`[^`]*`", 0),                                       # inline code
-    (r"\]\([^)]*\)", 0),                                   # link targets
-    (r"^\([\w-]+\)=\s*$", re.M),                           # labels
-    (r"^:\w[\w-]*:.*$", re.M),                             # directive options (:label:, :class:)
-    (r"\{(?:doc|ref|numref|eq)\}`[^`]*`", 0),              # roles
-    (r"\b(?:[Cc]hapters?|§|[Ss]ections?|[Tt]heorems?|[Ll]emmas?|[Ff]igures?|[Tt]ables?|[Aa]lgorithms?|"
-     r"[Ee]quations?|[Ee]xercises?|[Pp]roblems?|[Cc]orollary|[Aa]ppendix|issues?|#)\s*[\d.]+"
-     r"(?:\s*(?:,|and|to|–|-|or)\s*[\d.]+)*", 0),          # cross-references
-    (r"\b(?:19[5-9]\d|20[0-3]\d)[a-z]?\b", 0),             # years
+    (r"\$\$.*?\$\$", re.S),  # display math
+    (r"\\begin\{(\w+\*?)\}.*?\\end\{\1\}", re.S),  # math environments
+    (r"\{glue(?::\w+)?\}`[^`]*`", 0),  # glued values
+    (r"`[^`]*`", 0),  # inline code
+    (r"\]\([^)]*\)", 0),  # link targets
+    (r"^\([\w-]+\)=\s*$", re.M),  # labels
+    (r"^:\w[\w-]*:.*$", re.M),  # directive options (:label:, :class:)
+    (r"\{(?:doc|ref|numref|eq)\}`[^`]*`", 0),  # roles
+    (
+        r"\b(?:[Cc]hapters?|§|[Ss]ections?|[Tt]heorems?|[Ll]emmas?|[Ff]igures?|[Tt]ables?|[Aa]lgorithms?|"
+        r"[Ee]quations?|[Ee]xercises?|[Pp]roblems?|[Cc]orollary|[Aa]ppendix|issues?|#)\s*[\d.]+"
+        r"(?:\s*(?:,|and|to|–|-|or)\s*[\d.]+)*",
+        0,
+    ),  # cross-references
+    (r"\b(?:19[5-9]\d|20[0-3]\d)[a-z]?\b", 0),  # years
     (r"arXiv:\s*\d+\.\d+", 0),
 ]
 _MATH_NOISE = [r"[\^_]\{[^{}]*\}", r"[\^_][\d\w]", r"\\[dt]?frac\s*\d\d", r"\\[a-zA-Z]+"]
@@ -115,7 +120,12 @@ def _without_code_blocks(text: str) -> str:
     for line in text.split("\n"):
         fence = re.match(r"\s*(`{3,}|~{3,})(.*)", line)
         if code is not None:
-            if fence and fence.group(1)[0] == code[0] and len(fence.group(1)) >= len(code) and not fence.group(2).strip():
+            if (
+                fence
+                and fence.group(1)[0] == code[0]
+                and len(fence.group(1)) >= len(code)
+                and not fence.group(2).strip()
+            ):
                 code = None
             continue
         if fence and not fence.group(2).strip().startswith("{"):
@@ -197,15 +207,20 @@ def unbacked_numbers(path) -> list:
             except ValueError:
                 pass
     allowed = own + shared + quoted
-    return [(token, context) for token, context in prose_numbers(nb)
-            if not any(_same(value, a) for value in parse_number(token) for a in allowed)]
+    return [
+        (token, context)
+        for token, context in prose_numbers(nb)
+        if not any(_same(value, a) for value in parse_number(token) for a in allowed)
+    ]
 
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or sorted(str(p) for p in CHAPTERS.glob("*.ipynb")):
         notebook = load(name)
         missing = unbacked_numbers(name)
-        print(f"{name}: {len(saved_claims(notebook))} claims, {len(exempt_cells(notebook))} exempt cells, "
-              f"{len(missing)} prose numbers with no glue, claim or constant behind them")
+        print(
+            f"{name}: {len(saved_claims(notebook))} claims, {len(exempt_cells(notebook))} exempt cells, "
+            f"{len(missing)} prose numbers with no glue, claim or constant behind them"
+        )
         for token, context in missing:
             print(f"  {token:>10s}   …{context}…")

@@ -62,8 +62,11 @@ PROBE = (
 
 
 def _environment(settings: dict) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "OPTLAB_RECORD_OUTPUTS")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA", "OPTLAB_RECORD_OUTPUTS")
+    }
     env.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(HERE)}, **settings)
     return env
 
@@ -74,8 +77,9 @@ def _command(cpus, *args) -> list:
 
 def probe(configuration) -> str:
     name, settings, cpus = configuration
-    done = subprocess.run(_command(cpus, "-c", PROBE), env=_environment(settings), capture_output=True,
-                          text=True, cwd=ROOT)
+    done = subprocess.run(
+        _command(cpus, "-c", PROBE), env=_environment(settings), capture_output=True, text=True, cwd=ROOT
+    )
     if done.returncode:
         raise RuntimeError(f"the probe failed under {name}:\n{done.stderr[-2000:]}")
     return done.stdout.strip()
@@ -85,8 +89,13 @@ def run_nbval(configuration, record: pathlib.Path, notebooks) -> tuple:
     name, settings, cpus = configuration
     env = _environment({**settings, "OPTLAB_RECORD_OUTPUTS": str(record)})
     started = time.perf_counter()
-    done = subprocess.run(_command(cpus, "-m", "pytest", "-p", "portable", "-q", "--no-header", *notebooks),
-                          env=env, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        _command(cpus, "-m", "pytest", "-p", "portable", "-q", "--no-header", *notebooks),
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
     failures = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
     return done.returncode, summary, failures, time.perf_counter() - started
@@ -131,7 +140,7 @@ def main(arguments) -> int:
         lines.append(text)
 
     reference = probe(REFERENCE)
-    say(f"Probe: chapter 3's full-batch loss, steps 51-60 at η = 2, printed in full")
+    say("Probe: chapter 3's full-batch loss, steps 51-60 at η = 2, printed in full")
     say(f"  {REFERENCE[0]:44s} {reference}")
     chosen, spare = [], list(SUBSTITUTES)
     for configuration in CONFIGURATIONS:
@@ -193,6 +202,7 @@ def main(arguments) -> int:
 
 # --- the pytest plugin: record what exempt cells printed -------------------------------------------
 
+
 def pytest_runtest_makereport(item, call):
     target = os.environ.get("OPTLAB_RECORD_OUTPUTS")
     if not target or call.when != "call" or getattr(item, "test_outputs", None) is None:
@@ -203,8 +213,9 @@ def pytest_runtest_makereport(item, call):
 
     text = _sanitize(output_text(item.test_outputs))
     with open(target, "a") as handle:
-        handle.write(json.dumps({"notebook": pathlib.Path(str(item.fspath)).name, "cell": item.cell_num,
-                                 "text": text}) + "\n")
+        handle.write(
+            json.dumps({"notebook": pathlib.Path(str(item.fspath)).name, "cell": item.cell_num, "text": text}) + "\n"
+        )
 
 
 if __name__ == "__main__":

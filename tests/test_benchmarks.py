@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from optlab import benchmarks, data, optimizers, training
+from optlab import benchmarks, optimizers
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_haar_rotation_is_orthogonal_and_unbiased():
     # Uniform on the group: every entry has mean 0 and variance 1/d (QR without the
     # sign fix gives a first entry that is always of one sign).
     assert np.abs(rotations.mean(axis=0)).max() < 0.05
-    np.testing.assert_allclose((rotations ** 2).mean(axis=0), 0.25, atol=0.03)
+    np.testing.assert_allclose((rotations**2).mean(axis=0), 0.25, atol=0.03)
 
 
 def test_stochastic_quadratic_has_deepobs_spectrum_data_and_start(quadratic):
@@ -74,16 +74,34 @@ def eager_rows(problem, make_optimizer, batch_size, seed, steps):
     return theta.numpy()[0]
 
 
-@pytest.mark.parametrize("name, hyper", [("sgd", {"learning_rate": 0.01, "momentum": 0.9}),
-                                         ("adam", {"learning_rate": 0.05}),
-                                         ("adagrad", {"learning_rate": 0.3})])
+@pytest.mark.parametrize(
+    "name, hyper",
+    [
+        ("sgd", {"learning_rate": 0.01, "momentum": 0.9}),
+        ("adam", {"learning_rate": 0.05}),
+        ("adagrad", {"learning_rate": 0.3}),
+    ],
+)
 def test_every_stacked_row_follows_its_own_run(quadratic, name, hyper):
-    runs = benchmarks.run_stacked(quadratic, {"a": (name, {**hyper, "learning_rate": [hyper["learning_rate"], 1e-4]}),
-                                              "plain": ("sgd", {"learning_rate": 0.01})},
-                                  steps=20, batch_sizes=[10, 128], seeds=[0, 7])
+    runs = benchmarks.run_stacked(
+        quadratic,
+        {
+            "a": (name, {**hyper, "learning_rate": [hyper["learning_rate"], 1e-4]}),
+            "plain": ("sgd", {"learning_rate": 0.01}),
+        },
+        steps=20,
+        batch_sizes=[10, 128],
+        seeds=[0, 7],
+    )
     assert len(runs) == 2 * 2 * 2 + 4
-    run = next(r for r in runs if r.label == "a" and r.config["learning_rate"] == hyper["learning_rate"]
-               and r.config["batch_size"] == 128 and r.config["seed"] == 7)
+    run = next(
+        r
+        for r in runs
+        if r.label == "a"
+        and r.config["learning_rate"] == hyper["learning_rate"]
+        and r.config["batch_size"] == 128
+        and r.config["seed"] == 7
+    )
     alone = eager_rows(quadratic, lambda: optimizers.create(name, implementation="keras", **hyper), 128, 7, 20)
     np.testing.assert_allclose(run.weights, alone, rtol=1e-4, atol=1e-5)  # float32 matmul order differs
     assert len(run.losses["test_loss"]) == 21
@@ -92,8 +110,9 @@ def test_every_stacked_row_follows_its_own_run(quadratic, name, hyper):
 
 
 def test_a_diverging_row_is_cut_and_leaves_the_others_untouched(quadratic):
-    runs = benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=30,
-                                  batch_sizes=[128])
+    runs = benchmarks.run_stacked(
+        quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=30, batch_sizes=[128]
+    )
     calm, wild = runs
     assert wild.diverged and not calm.diverged
     assert np.all(np.isfinite(wild.losses["test_loss"])) and len(wild.losses["test_loss"]) == wild.diverged_at
@@ -116,22 +135,25 @@ def test_wilson_examples_have_one_or_five_own_features_and_sign_solution_interpo
 
 
 def test_gradient_descent_finds_the_minimum_norm_solution_and_adam_the_sign_solution(wilson):
-    runs = benchmarks.run_stacked(wilson, {"GD": ("sgd", {"learning_rate": 0.01}),
-                                           "Adam": ("adam", {"learning_rate": 0.01})}, steps=1500)
+    runs = benchmarks.run_stacked(
+        wilson, {"GD": ("sgd", {"learning_rate": 0.01}), "Adam": ("adam", {"learning_rate": 0.01})}, steps=1500
+    )
     gd, adam = runs
     np.testing.assert_allclose(gd.weights, wilson.minimum_norm_solution(), atol=1e-4)
     assert benchmarks.classification_error(wilson.x_test, wilson.y_test, gd.weights) == 0.0
     np.testing.assert_allclose(adam.weights[:3], 0.25, atol=1e-3)  # w ∝ sign(Xᵀy): τ = 1/4
     assert benchmarks.classification_error(wilson.x_test, wilson.y_test, adam.weights) == pytest.approx(
-        np.mean(wilson.y_test < 0))
+        np.mean(wilson.y_test < 0)
+    )
 
 
 def test_wilson_refuses_p_at_most_half_and_draws_without_a_majority():
     with pytest.raises(ValueError, match="p must"):
         benchmarks.wilson_classification(p=0.5)
     with pytest.raises(ValueError, match="needs more \\+1"):
-        benchmarks.wilson_classification(n_train=1, p=0.51, seed=next(
-            s for s in range(100) if np.random.default_rng(s).random(1)[0] >= 0.51))
+        benchmarks.wilson_classification(
+            n_train=1, p=0.51, seed=next(s for s in range(100) if np.random.default_rng(s).random(1)[0] >= 0.51)
+        )
 
 
 def test_run_stacked_explains_bad_input(quadratic, wilson):
@@ -148,10 +170,12 @@ def test_run_stacked_explains_bad_input(quadratic, wilson):
 
 
 def test_recording_every_few_steps_keeps_those_steps_and_the_same_runs(quadratic):
-    every = benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20,
-                                   batch_sizes=[128])
-    sparse = benchmarks.run_stacked(quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20,
-                                    batch_sizes=[128], record_every=5)
+    every = benchmarks.run_stacked(
+        quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20, batch_sizes=[128]
+    )
+    sparse = benchmarks.run_stacked(
+        quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20, batch_sizes=[128], record_every=5
+    )
     np.testing.assert_allclose(sparse[0].losses["test_loss"], every[0].losses["test_loss"][::5], rtol=1e-6)
     np.testing.assert_array_equal(sparse[0].weights, every[0].weights)
     assert sparse[1].diverged and sparse[1].diverged_at % 5 == 0 and sparse[1].diverged_at >= every[1].diverged_at
@@ -175,7 +199,7 @@ def test_rescaled_quadratic_is_the_same_problem_in_other_units(quadratic):
     g_theta = (theta - x_bar) @ quadratic.hessian
     g_u = (u - scaled.x_train.mean(axis=0)) @ scaled.hessian
     np.testing.assert_allclose(g_u, g_theta * d, rtol=1e-9, atol=1e-9)
-    assert scaled.hessian[k, k] == pytest.approx(c ** 2 * quadratic.hessian[k, k])
+    assert scaled.hessian[k, k] == pytest.approx(c**2 * quadratic.hessian[k, k])
     assert scaled.hessian[0, 1] == pytest.approx(quadratic.hessian[0, 1])
     np.testing.assert_allclose(np.sort(scaled.eigenvalues), np.linalg.eigvalsh(scaled.hessian))
     # the same mini-batches, in the new units
@@ -184,4 +208,3 @@ def test_rescaled_quadratic_is_the_same_problem_in_other_units(quadratic):
         quadratic.rescaled(100, 2.0)
     with pytest.raises(ValueError, match="factor must be positive"):
         quadratic.rescaled(0, 0.0)
-

@@ -9,8 +9,9 @@ from optlab import beyond, training
 
 
 def test_one_step_returns_the_weights_before_and_after_one_update_of_a_fresh_mlp(two_classes):
-    model, before, after, gradients = beyond.one_step(keras.optimizers.SGD(learning_rate=0.5), two_classes,
-                                                      layer_sizes=(6, 8, 2), batch=50)
+    model, before, after, gradients = beyond.one_step(
+        keras.optimizers.SGD(learning_rate=0.5), two_classes, layer_sizes=(6, 8, 2), batch=50
+    )
     assert [w.shape for w in before] == [(6, 8), (8,), (8, 2), (2,)]
     for w0, w1, g in zip(before, after, gradients):
         np.testing.assert_allclose(w1, w0 - 0.5 * g, rtol=1e-5, atol=1e-6)  # SGD: w ← w − η g
@@ -26,9 +27,14 @@ def test_mlp_accuracy_counts_right_answers_on_the_named_part_and_checks_shapes(t
     expected = np.mean(np.argmax(model.predict(two_classes.x_test, verbose=0), axis=1) == two_classes.y_test)
     assert beyond.mlp_accuracy(model.get_weights(), two_classes, "test", (6, 8, 2)) == pytest.approx(expected)
     # a perfect rule: logit difference x0 + x1 (no hidden ReLU trouble: route through positive and negative parts)
-    w1 = np.zeros((6, 2), np.float32); w1[0, 0] = w1[1, 0] = 1; w1[0, 1] = w1[1, 1] = -1
+    w1 = np.zeros((6, 2), np.float32)
+    w1[0, 0] = w1[1, 0] = 1
+    w1[0, 1] = w1[1, 1] = -1
     w2 = np.array([[-1, 1], [1, -1]], np.float32)
-    assert beyond.mlp_accuracy([w1, np.zeros(2, np.float32), w2, np.zeros(2, np.float32)], two_classes, "test", (6, 2, 2)) == 1.0
+    assert (
+        beyond.mlp_accuracy([w1, np.zeros(2, np.float32), w2, np.zeros(2, np.float32)], two_classes, "test", (6, 2, 2))
+        == 1.0
+    )
     with pytest.raises(ValueError, match="weights must have the shapes of an MLP"):
         beyond.mlp_accuracy(model.get_weights()[:2], two_classes, "test", (6, 8, 2))
 
@@ -54,8 +60,9 @@ def test_numpy_schedule_free_as_keras_reproduces_keras_and_as_paper_averages_z()
     np.testing.assert_allclose(as_keras["x"][-1], average, rtol=1e-4, atol=1e-5)
     paper = beyond.schedule_free_adamw_steps(start, gradients, learning_rate=0.05, as_keras=False)
     np.testing.assert_allclose(paper["x"][-1], paper["z"][1:].mean(axis=0), rtol=1e-12)
-    assert np.max(np.abs(as_keras["x"][-1] - as_keras["z"][1:].mean(axis=0))) > 1e-3, \
+    assert np.max(np.abs(as_keras["x"][-1] - as_keras["z"][1:].mean(axis=0))) > 1e-3, (
         "Keras's x now equals the mean of z: Keras may have fixed its order of reads"
+    )
 
 
 def test_numpy_schedule_free_refuses_mismatched_gradients():
@@ -70,9 +77,11 @@ def test_schedule_free_average_refuses_other_optimizers_and_unbuilt_ones():
         beyond.schedule_free_average(keras.optimizers.ScheduleFreeAdamW())
 
 
-STACKED = [(beyond.StackedMuon, keras.optimizers.Muon, {"weight_decay": 0.0, "adam_weight_decay": 0.0}),
-           (beyond.StackedAdafactor, keras.optimizers.Adafactor, {}),
-           (beyond.StackedScheduleFreeAdamW, keras.optimizers.ScheduleFreeAdamW, {"warmup_steps": 2})]
+STACKED = [
+    (beyond.StackedMuon, keras.optimizers.Muon, {"weight_decay": 0.0, "adam_weight_decay": 0.0}),
+    (beyond.StackedAdafactor, keras.optimizers.Adafactor, {}),
+    (beyond.StackedScheduleFreeAdamW, keras.optimizers.ScheduleFreeAdamW, {"warmup_steps": 2}),
+]
 
 
 @pytest.mark.parametrize("stacked, single, options", STACKED, ids=lambda v: getattr(v, "__name__", ""))
@@ -81,8 +90,10 @@ def test_each_stacked_copy_follows_the_keras_optimizer_run_on_its_own(stacked, s
     shapes = [(2, 3, 4), (2, 1, 4)]  # a stacked kernel (copies, n, m) and a stacked bias (copies, 1, units)
     start = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
     start[1][1] = 0.0  # a zero bias in copy 1 (Adafactor's relative step floors at epsilon_2 there)
-    grads = [[(10.0 ** rng.integers(-2, 2) * rng.standard_normal(shape)).astype(np.float32) for shape in shapes]
-             for _ in range(4)]
+    grads = [
+        [(10.0 ** rng.integers(-2, 2) * rng.standard_normal(shape)).astype(np.float32) for shape in shapes]
+        for _ in range(4)
+    ]
     rates = [0.01, 0.1]
     variables = [keras.Variable(w) for w in start]
     optimizer = stacked(rates, **options)
@@ -114,8 +125,15 @@ def test_stacked_sweep_follows_separate_training_and_reads_each_copys_schedule_f
     from optlab import data
 
     mnist = data.mnist1d()
-    runs, optimizer = beyond.stacked_sweep(beyond.StackedScheduleFreeAdamW, mnist, learning_rate=[0.01, 0.02],
-                                           seeds=[0, 1], batch_size=800, epochs=1, warmup_steps=2)
+    runs, optimizer = beyond.stacked_sweep(
+        beyond.StackedScheduleFreeAdamW,
+        mnist,
+        learning_rate=[0.01, 0.02],
+        seeds=[0, 1],
+        batch_size=800,
+        epochs=1,
+        warmup_steps=2,
+    )
     assert [(r.config["learning_rate"], r.config["seed"]) for r in runs] == [(0.01, 0), (0.01, 1), (0.02, 0), (0.02, 1)]
     assert len(runs[3].step_loss) == 4 and runs[3].config["warmup_steps"] == 2
     single = keras.optimizers.ScheduleFreeAdamW(learning_rate=0.02, warmup_steps=2)
@@ -128,7 +146,8 @@ def test_stacked_sweep_follows_separate_training_and_reads_each_copys_schedule_f
     for mine, theirs in zip(beyond.schedule_free_average(optimizer, copy=3), beyond.schedule_free_average(single)):
         np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
     assert beyond.mlp_accuracy(beyond.schedule_free_average(optimizer, copy=3), mnist) == pytest.approx(
-        beyond.mlp_accuracy(beyond.schedule_free_average(single), mnist), abs=2e-3)
+        beyond.mlp_accuracy(beyond.schedule_free_average(single), mnist), abs=2e-3
+    )
     with pytest.raises(ValueError, match="name the copy"):
         beyond.schedule_free_average(optimizer)
     with pytest.raises(ValueError, match="below the 4 copies"):
@@ -139,8 +158,16 @@ def test_stacked_muon_sweep_follows_a_separately_trained_muon():
     from optlab import data
 
     mnist = data.mnist1d()
-    runs, _ = beyond.stacked_sweep(beyond.StackedMuon, mnist, learning_rate=[0.01], seeds=[2], batch_size=800,
-                                   epochs=1, weight_decay=0.0, adam_weight_decay=0.0)
+    runs, _ = beyond.stacked_sweep(
+        beyond.StackedMuon,
+        mnist,
+        learning_rate=[0.01],
+        seeds=[2],
+        batch_size=800,
+        epochs=1,
+        weight_decay=0.0,
+        adam_weight_decay=0.0,
+    )
     single = keras.optimizers.Muon(learning_rate=0.01, weight_decay=0.0, adam_weight_decay=0.0)
     alone = training.train_separately({"one": (single, 2)}, mnist, epochs=1, batch_size=800)["one"]
     np.testing.assert_allclose(runs[0].step_loss, alone.step_loss, rtol=1e-4)

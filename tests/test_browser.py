@@ -103,7 +103,8 @@ def test_math_is_typeset_without_tex_errors(opened, name):
 @pytest.mark.parametrize("name", CHAPTER_PAGES)
 def test_every_image_loads(opened, name):
     images = opened(name).page.evaluate(
-        "Array.from(document.images).map(i => [i.getAttribute('src').slice(0, 60), i.complete && i.naturalWidth > 0])")
+        "Array.from(document.images).map(i => [i.getAttribute('src').slice(0, 60), i.complete && i.naturalWidth > 0])"
+    )
     assert len(images) >= 3
     assert [src for src, loaded in images if not loaded] == []
 
@@ -119,8 +120,9 @@ def test_each_animation_advances_when_played(opened, name):
         key = frame.get_attribute("id").removeprefix("_anim_img")
         first = frame.get_attribute("src")
         page.locator(f"button[onclick='anim{key}.play_animation()']").click()
-        page.wait_for_function("([id, first]) => document.getElementById(id).src !== first",
-                               arg=[f"_anim_img{key}", first], timeout=5000)
+        page.wait_for_function(
+            "([id, first]) => document.getElementById(id).src !== first", arg=[f"_anim_img{key}", first], timeout=5000
+        )
         assert int(page.locator(f"#_anim_slider{key}").input_value()) > 0
 
 

@@ -12,7 +12,7 @@ def square(x):
 
 
 def test_check_function_passes_a_correct_function():
-    result = checks.check_function(lambda x: x ** 2, square, name="mine")
+    result = checks.check_function(lambda x: x**2, square, name="mine")
     assert result and result.passed and "all 5 inputs" in str(result) and str(result).startswith("✓")
 
 
@@ -90,8 +90,11 @@ SLOTS_PER_PARAMETER = [  # from shared/reference/keras-optimizers.md, measured t
 ]
 
 
-@pytest.mark.parametrize("optimizer, slots", SLOTS_PER_PARAMETER,
-                         ids=[f"{type(o).__module__.split('.')[0]}-{type(o).__name__}-{n}" for o, n in SLOTS_PER_PARAMETER])
+@pytest.mark.parametrize(
+    "optimizer, slots",
+    SLOTS_PER_PARAMETER,
+    ids=[f"{type(o).__module__.split('.')[0]}-{type(o).__name__}-{n}" for o, n in SLOTS_PER_PARAMETER],
+)
 def test_state_bytes_counts_four_bytes_per_slot_and_parameter(optimizer, slots):
     model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(5), keras.layers.Dense(3)])
     optimizer.build(model.trainable_variables)
@@ -105,8 +108,9 @@ def test_state_bytes_needs_a_built_optimizer():
 
 
 def test_check_against_keras_passes_for_optlab_and_lists_every_setting():
-    result = checks.check_against_keras("rmsprop", {"plain": {}, "centered": {"centered": True}},
-                                        "rosenbrock", steps=50, learning_rate=0.01)
+    result = checks.check_against_keras(
+        "rmsprop", {"plain": {}, "centered": {"centered": True}}, "rosenbrock", steps=50, learning_rate=0.01
+    )
     assert result, result.message
     assert "plain" in result.message and "centered" in result.message
     assert "for 50 steps on rosenbrock" in result.message
@@ -121,8 +125,9 @@ class _EpsilonOutsideTheRoot(optimizers.RMSprop):
 
 def test_check_against_keras_fails_and_says_by_how_much_when_optlab_departs(monkeypatch):
     monkeypatch.setitem(optimizers._OPTLAB, "rmsprop", _EpsilonOutsideTheRoot)
-    result = checks.check_against_keras("rmsprop", {"ε = 0.01": {"epsilon": 0.01}}, "quadratic",
-                                        steps=20, learning_rate=0.01)
+    result = checks.check_against_keras(
+        "rmsprop", {"ε = 0.01": {"epsilon": 0.01}}, "quadratic", steps=20, learning_rate=0.01
+    )
     assert not result
     assert "departs from Keras's by more than 1e-06" in result.message
     assert "ε = 0.01: largest difference" in result.message
@@ -142,21 +147,31 @@ def test_check_against_keras_hands_back_the_keras_runs_for_plotting():
 # Every checker against the four answers a learner can give: correct, wrong, of the
 # wrong shape or type, and NaN. (Correct and wrong answers are also tested above.)
 
+
 def nan_at_the_end(x):
     y = x * x
     y[-1] = np.nan
     return y
 
 
-@pytest.mark.parametrize("answer, expected", [
-    (square, "✓ answer matches the reference on all 5 inputs"),
-    (lambda x: x * x + 1.0, "✗ answer: on input 0 (shape (3,)), the output differs at index (0,)"),
-    (lambda x: x[:2] * x[:2], "✗ answer: on input 0 (shape (3,)), the output has shape (2,), expected shape (3,)"),
-    (lambda x: "x squared", "✗ answer: on input 0 (shape (3,)), the output is a str ('x squared'), not numbers "
-                            "(expected an array of shape (3,))"),
-    (lambda x: None, "✗ answer: on input 0 (shape (3,)), the output is None, not numbers (expected an array of shape (3,))"),
-    (nan_at_the_end, "✗ answer: on input 0 (shape (3,)), the output holds NaN at index (2,), where"),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        (square, "✓ answer matches the reference on all 5 inputs"),
+        (lambda x: x * x + 1.0, "✗ answer: on input 0 (shape (3,)), the output differs at index (0,)"),
+        (lambda x: x[:2] * x[:2], "✗ answer: on input 0 (shape (3,)), the output has shape (2,), expected shape (3,)"),
+        (
+            lambda x: "x squared",
+            "✗ answer: on input 0 (shape (3,)), the output is a str ('x squared'), not numbers "
+            "(expected an array of shape (3,))",
+        ),
+        (
+            lambda x: None,
+            "✗ answer: on input 0 (shape (3,)), the output is None, not numbers (expected an array of shape (3,))",
+        ),
+        (nan_at_the_end, "✗ answer: on input 0 (shape (3,)), the output holds NaN at index (2,), where"),
+    ],
+)
 def test_check_function_on_each_kind_of_answer(answer, expected):
     assert str(checks.check_function(answer, square, name="answer")).startswith(expected)
 
@@ -165,14 +180,20 @@ def sgd_step(w, g, state):
     return w - 0.1 * g, state
 
 
-@pytest.mark.parametrize("step, expected", [
-    (sgd_step, "✓ step follows SGD for all 5 steps"),
-    (lambda w, g, s: (w - 0.01 * g, s), "✗ step: after step 1 the weights differ at index (0,)"),
-    (lambda w, g, s: ((w - 0.1 * g)[:3], s), "✗ step: after step 1 the weights have shape (3,), expected shape (4,)"),
-    (lambda w, g, s: (str(w), s), "✗ step: after step 1 the weights are a str"),
-    (lambda w, g, s: w - 0.1 * g, "✗ step must return (new_w, new_state); at step 1 it returned a ndarray"),
-    (lambda w, g, s: (w * np.nan, s), "✗ step: after step 1 the weights hold NaN at index (0,)"),
-])
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        (sgd_step, "✓ step follows SGD for all 5 steps"),
+        (lambda w, g, s: (w - 0.01 * g, s), "✗ step: after step 1 the weights differ at index (0,)"),
+        (
+            lambda w, g, s: ((w - 0.1 * g)[:3], s),
+            "✗ step: after step 1 the weights have shape (3,), expected shape (4,)",
+        ),
+        (lambda w, g, s: (str(w), s), "✗ step: after step 1 the weights are a str"),
+        (lambda w, g, s: w - 0.1 * g, "✗ step must return (new_w, new_state); at step 1 it returned a ndarray"),
+        (lambda w, g, s: (w * np.nan, s), "✗ step: after step 1 the weights hold NaN at index (0,)"),
+    ],
+)
 def test_check_update_rule_on_each_kind_of_answer(step, expected):
     assert str(checks.check_update_rule(step, keras.optimizers.SGD(0.1), name="step")).startswith(expected)
 
@@ -201,13 +222,17 @@ def test_check_against_keras_refuses_settings_of_the_wrong_type():
 
 
 def test_check_same_paths_reports_equal_paths_and_catches_a_different_optimizer():
-    same = checks.check_same_paths({"adam": (optimizers.create("adam", learning_rate=0.01),
-                                             keras.optimizers.Adam(learning_rate=0.01))},
-                                   "rosenbrock", steps=50)
+    same = checks.check_same_paths(
+        {"adam": (optimizers.create("adam", learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01))},
+        "rosenbrock",
+        steps=50,
+    )
     assert same.passed and "adam: paths equal to the bit" in same.message
-    different = checks.check_same_paths({"rmsprop vs adam": (keras.optimizers.RMSprop(learning_rate=0.01),
-                                                             keras.optimizers.Adam(learning_rate=0.01))},
-                                        "rosenbrock", steps=50)
+    different = checks.check_same_paths(
+        {"rmsprop vs adam": (keras.optimizers.RMSprop(learning_rate=0.01), keras.optimizers.Adam(learning_rate=0.01))},
+        "rosenbrock",
+        steps=50,
+    )
     assert not different.passed and "rmsprop vs adam: largest difference" in different.message
     assert set(different.runs) == {"rmsprop vs adam"}
 

@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from optlab import choosing, training  # noqa: E402
+from optlab import choosing, training
 
 
 def count(ax, kind):
@@ -73,10 +73,13 @@ def test_bad_flowchart_input_is_refused_with_a_clear_message():
 
 def history(step_loss, loss, val_loss=None, diverged_at=None):
     """A run's history; without a validation curve, a flat one (nothing to call overfitting)."""
-    epochs = {"loss": np.array(loss, float),
-              "val_loss": np.array(val_loss if val_loss is not None else [1.0] * len(loss), float)}
-    return training.Run(config={}, step_loss=np.array(step_loss, float), epochs=epochs, wall_time=0.0,
-                        diverged_at=diverged_at)
+    epochs = {
+        "loss": np.array(loss, float),
+        "val_loss": np.array(val_loss if val_loss is not None else [1.0] * len(loss), float),
+    }
+    return training.Run(
+        config={}, step_loss=np.array(step_loss, float), epochs=epochs, wall_time=0.0, diverged_at=diverged_at
+    )
 
 
 FALLING = [2.3, 1.8, 1.5, 1.3, 1.15, 1.0, 0.9, 0.8, 0.72, 0.65]
@@ -102,8 +105,12 @@ def test_diagnose_calls_a_spike_above_the_start_diverged_even_when_the_loss_reco
 def test_diagnose_calls_a_flat_training_loss_a_plateau():
     result = choosing.diagnose(history([2.5, 2.45], [2.42, 2.40, 2.39, 2.37, 2.36, 2.35, 2.34, 2.33, 2.31, 2.30]))
     assert result.symptom == "plateau" and "raise the learning rate" in result.advice
-    assert choosing.diagnose(history([2.5, 2.45], [2.42, 2.40, 2.39, 2.37, 2.36, 2.35, 2.34, 2.33, 2.31, 2.30]),
-                             plateau_drop=0.01).symptom == "healthy"
+    assert (
+        choosing.diagnose(
+            history([2.5, 2.45], [2.42, 2.40, 2.39, 2.37, 2.36, 2.35, 2.34, 2.33, 2.31, 2.30]), plateau_drop=0.01
+        ).symptom
+        == "healthy"
+    )
 
 
 def test_diagnose_calls_a_rising_validation_loss_with_a_falling_training_loss_overfitting():
@@ -123,9 +130,9 @@ def test_a_rising_validation_loss_with_a_flat_training_loss_is_not_called_overfi
 
 def test_one_noisy_late_batch_in_a_run_that_learned_is_not_called_diverged():
     steps = np.linspace(2.4, 0.5, 100)
-    steps[90] = 3.6                                     # 1.5 × the first step's loss, late in a good run
+    steps[90] = 3.6  # 1.5 × the first step's loss, late in a good run
     assert choosing.diagnose(history(steps, FALLING)).symptom == "healthy"
-    steps[0] = 5.0                                      # nor does one unlucky, high first batch hide it
+    steps[0] = 5.0  # nor does one unlucky, high first batch hide it
     assert choosing.diagnose(history(steps, FALLING)).symptom == "healthy"
     blown = np.concatenate([[2.5], np.full(20, 900.0), np.full(79, 2.3)])  # blew up from step 1, died at ln 10
     assert choosing.diagnose(history(blown, [2.3] * 10)).symptom == "diverged"
@@ -139,8 +146,11 @@ def test_a_flat_loss_far_below_the_start_is_convergence_not_a_plateau():
 
 
 def test_overfitting_is_never_judged_without_a_validation_split():
-    run = training.Run(config={}, step_loss=np.array([2.4, 2.2]), epochs={"loss": np.array(FALLING),
-                       "test_loss": np.linspace(1, 3, 10)})
+    run = training.Run(
+        config={},
+        step_loss=np.array([2.4, 2.2]),
+        epochs={"loss": np.array(FALLING), "test_loss": np.linspace(1, 3, 10)},
+    )
     with pytest.raises(ValueError, match="validation loss.*never judge it on the test set"):
         choosing.diagnose(run)
 
@@ -182,5 +192,5 @@ def test_plot_branches_without_arrows_is_a_checklist():
 
 def test_a_known_misfire_an_easy_first_batch_makes_a_later_normal_batch_look_like_divergence():
     fine_tuning = np.concatenate([[0.10], np.full(99, 0.2)])
-    fine_tuning[50] = 0.29                               # 2.9 × the first batch, yet an ordinary batch
+    fine_tuning[50] = 0.29  # 2.9 × the first batch, yet an ordinary batch
     assert choosing.diagnose(history(fine_tuning, [0.2] * 10)).symptom == "diverged"

@@ -107,8 +107,10 @@ def test_report_lists_the_claims_keeps_their_numbers_and_raises_on_any_failure(c
     claims.higher("a is higher than b by a clear margin", SEEDS + 0.05, SEEDS)
     claims.all_true("every seed diverged at η = 10", [True] * 5)
     claims.report()  # outside IPython the lines are printed
-    assert capsys.readouterr().out.splitlines() == ["✓ a is higher than b by a clear margin",
-                                                    "✓ every seed diverged at η = 10"]
+    assert capsys.readouterr().out.splitlines() == [
+        "✓ a is higher than b by a clear margin",
+        "✓ every seed diverged at η = 10",
+    ]
     assert len(claims.checked) == 2 and all(r["holds"] for r in claims.checked)
     json.dumps(claims.checked)  # the records survive being saved in a notebook
     claims.lower("a is lower than b, which is false", SEEDS + 0.05, SEEDS)
@@ -122,8 +124,9 @@ def test_a_diverged_seed_is_saved_as_null_and_read_back_as_nan():
     diverged = SEEDS.copy()
     diverged[2] = np.nan
     table = {0.1: SEEDS + 0.3, 0.3: SEEDS, 10.0: diverged}
-    claims, record = registered("best", "η = 0.3 is the best rate; η = 10 diverged on one seed", table, 0.3,
-                                metric="val_loss")
+    claims, record = registered(
+        "best", "η = 0.3 is the best rate; η = 10 diverged on one seed", table, 0.3, metric="val_loss"
+    )
     assert record["table"]["10.0"][2] is None
     json.dumps(record, allow_nan=False)  # valid JSON, no NaN literal
     assert evaluate(record)[0] and not any(evaluate(p)[0] for p in perturbations(record))

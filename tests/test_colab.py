@@ -47,21 +47,35 @@ sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "
 '''
 
 PROBE_BEFORE = "import importlib.util\nprint(importlib.util.find_spec('optlab') is None)"
-PROBE_AFTER = ("import json\nimport optlab\nimport optlab.data\n"
-               "print(json.dumps({'optlab': optlab.__file__, 'data': str(optlab.data.DATA_DIR)}))")
+PROBE_AFTER = (
+    "import json\nimport optlab\nimport optlab.data\n"
+    "print(json.dumps({'optlab': optlab.__file__, 'data': str(optlab.data.DATA_DIR)}))"
+)
 
 
 def _git(*args, cwd):
-    subprocess.run(["git", "-c", "user.name=course-test", "-c", "user.email=test@example.invalid",
-                    "-c", "init.defaultBranch=main", *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=course-test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture(scope="module")
 def course_remote(tmp_path_factory):
     """A git repository with the working tree's `code/` and `data/`, standing in for GitHub."""
     remote = tmp_path_factory.mktemp("remote")
-    shutil.copytree(ROOT / "code", remote / "code",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    shutil.copytree(ROOT / "code", remote / "code", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
     shutil.copytree(ROOT / "data", remote / "data")
     _git("init", "-q", cwd=remote)
     _git("add", "-A", cwd=remote)
@@ -116,9 +130,22 @@ def test_chapter_runs_alone_in_a_colab_like_folder(path, course_remote, colab_si
     nbformat.write(nb, notebook)
     env = {**os.environ, "PYTHONPATH": str(colab_site), "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run(
-        [JUPYTER, "nbconvert", "--to", "notebook", "--execute", "--inplace",
-         "--ExecutePreprocessor.kernel_name=python3", "--ExecutePreprocessor.timeout=600", notebook.name],
-        cwd=content, env=env, capture_output=True, text=True)
+        [
+            JUPYTER,
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            "--inplace",
+            "--ExecutePreprocessor.kernel_name=python3",
+            "--ExecutePreprocessor.timeout=600",
+            notebook.name,
+        ],
+        cwd=content,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, f"{path.name} failed in the Colab stand-in:\n{result.stderr[-3000:]}"
 
     executed = nbformat.read(notebook, as_version=4).cells

@@ -31,11 +31,14 @@ def test_every_link_to_the_course_follows_the_configured_url():
 
 def test_a_link_to_another_owner_is_reported(copy_of_course):
     readme = copy_of_course / "README.md"
-    readme.write_text(readme.read_text() + "\nSee https://github.com/someone-else/optimizers-hands-on.\n"
-                      "git clone https://github.com/another/optimizers-hands-on.git\n")
+    readme.write_text(
+        readme.read_text() + "\nSee https://github.com/someone-else/optimizers-hands-on.\n"
+        "git clone https://github.com/another/optimizers-hands-on.git\n"
+    )
     assert course.link_problems(copy_of_course) == [
         "README.md: links to someone-else/optimizers-hands-on, _config.yml names optimizers-hands-on/optimizers-hands-on",
-        "README.md: links to another/optimizers-hands-on, _config.yml names optimizers-hands-on/optimizers-hands-on"]
+        "README.md: links to another/optimizers-hands-on, _config.yml names optimizers-hands-on/optimizers-hands-on",
+    ]
 
 
 def test_a_colab_link_to_any_other_repository_is_reported(copy_of_course):
@@ -113,8 +116,13 @@ def student_edition(tmp_path_factory):
 
 
 def code_lines(cells) -> set:
-    return {line.strip() for cell in cells if cell.cell_type == "code" for line in cell.source.splitlines()
-            if line.strip() and not line.strip().startswith("#")}
+    return {
+        line.strip()
+        for cell in cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    }
 
 
 def stub_cells(nb) -> list:
@@ -132,7 +140,9 @@ def test_student_notebook_has_a_stub_for_each_solution_and_no_solution_code(stud
     assert "solution-start" not in markdown and "solution-end" not in markdown
     student_lines, stubs = code_lines(student.cells), code_lines(stub_cells(student))
     solution_code = {code for solution in found for code in solution.code}
-    outside = code_lines(cell for cell in teacher.cells if cell.cell_type == "code" and cell.source not in solution_code)
+    outside = code_lines(
+        cell for cell in teacher.cells if cell.cell_type == "code" and cell.source not in solution_code
+    )
     assert student_lines - stubs <= outside, "student code that the teacher's edition does not have outside solutions"
     signatures = {line for line in stubs if line.startswith("def ")}
     for solution in found:  # a stub keeps at most the function's signature and the checker call
@@ -203,8 +213,12 @@ def test_a_stub_left_as_it_is_makes_the_checker_name_the_exercise(student_editio
 
 def test_student_edition_site_hides_every_solution(student_edition):
     jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([jupyter_book, "build", str(student_edition), "-W", "-n", "--keep-going"],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [jupyter_book, "build", str(student_edition), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     html = student_edition / "_build" / "html" / "chapters"
     for path in NOTEBOOKS:

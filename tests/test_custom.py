@@ -10,15 +10,17 @@ import pytest
 from optlab import custom, landscapes, optimizers, training, trajectories
 
 
-@pytest.mark.parametrize("settings", [
-    {},
-    {"learning_rate": 0.1, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3},
-    {"learning_rate": 0.01, "beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8},  # β₁ = 0: s holds only ε
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"learning_rate": 0.1, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3},
+        {"learning_rate": 0.01, "beta_1": 0.0, "beta_2": 0.99, "epsilon": 1e-8},  # β₁ = 0: s holds only ε
+    ],
+)
 def test_adabelief_follows_the_papers_algorithm_2(settings):
     gradients = np.random.default_rng(0).standard_normal((30, 3)).astype(np.float32)
-    ours = trajectories.follow_gradients({"ours": custom.AdaBelief(**settings)}, gradients,
-                                         start=np.zeros(3))["ours"]
+    ours = trajectories.follow_gradients({"ours": custom.AdaBelief(**settings)}, gradients, start=np.zeros(3))["ours"]
     expected = custom.adabelief_reference(gradients, np.zeros(3), **settings)
     assert np.all(np.isfinite(expected))
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
@@ -33,20 +35,25 @@ def test_the_reference_takes_the_first_step_worked_out_by_hand():
     assert on_a_bowl.shape == (5, 3) and np.allclose(on_a_bowl[1], 0.1 / 0.9)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"gradients": np.zeros((3, 2)), "start": np.zeros(3)}, "gradients must have shape"),
-    ({"gradients": lambda w: w, "start": np.zeros(3)}, "steps is required"),
-    ({"gradients": np.zeros((3, 3)), "start": np.zeros(3), "beta_2": 1.0}, "beta_2 must lie in"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"gradients": np.zeros((3, 2)), "start": np.zeros(3)}, "gradients must have shape"),
+        ({"gradients": lambda w: w, "start": np.zeros(3)}, "steps is required"),
+        ({"gradients": np.zeros((3, 3)), "start": np.zeros(3), "beta_2": 1.0}, "beta_2 must lie in"),
+    ],
+)
 def test_the_reference_refuses_bad_input(bad, message):
     with pytest.raises(ValueError, match=message):
         custom.adabelief_reference(**bad)
 
 
 def test_adabelief_with_a_steady_gradient_takes_growing_steps_unlike_adam():
-    runs = trajectories.run_many({"adam": optimizers.create("adam", learning_rate=0.1),
-                                  "adabelief": custom.AdaBelief(learning_rate=0.1)},
-                                 landscapes.slope(), steps=100)
+    runs = trajectories.run_many(
+        {"adam": optimizers.create("adam", learning_rate=0.1), "adabelief": custom.AdaBelief(learning_rate=0.1)},
+        landscapes.slope(),
+        steps=100,
+    )
     adam_steps = np.diff(runs["adam"].path[:, 0])
     belief_steps = np.diff(runs["adabelief"].path[:, 0])
     assert np.allclose(adam_steps, 0.1, rtol=1e-3)  # Adam: about η per step on a constant gradient
@@ -104,10 +111,10 @@ def test_a_get_config_that_forgets_a_hyperparameter_is_caught_by_the_round_trip(
 
 def test_adabelief_runs_in_a_sweep_as_separate_runs_would():
     data = _tiny_data()
-    stacked = training.sweep(custom.AdaBelief, data, epochs=1, batch_size=10, hidden=(5,),
-                             learning_rate=[0.001, 0.01], seeds=[0])
-    alone = training.train(custom.AdaBelief(learning_rate=0.01), data, epochs=1, batch_size=10,
-                           hidden=(5,), seed=0)
+    stacked = training.sweep(
+        custom.AdaBelief, data, epochs=1, batch_size=10, hidden=(5,), learning_rate=[0.001, 0.01], seeds=[0]
+    )
+    alone = training.train(custom.AdaBelief(learning_rate=0.01), data, epochs=1, batch_size=10, hidden=(5,), seed=0)
     np.testing.assert_allclose(stacked.runs[1].step_loss, alone.step_loss, rtol=1e-4)
 
 
@@ -117,12 +124,15 @@ def _tiny_data():
     return data.regression(n_samples=60, n_features=4, seed=0)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"beta_1": 1.0}, "beta_1 must lie in"),
-    ({"beta_2": -0.1}, "beta_2 must lie in"),
-    ({"epsilon": -1e-8}, "epsilon must lie in"),
-    ({"learning_rate": 0}, "learning_rate must be a positive"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"beta_1": 1.0}, "beta_1 must lie in"),
+        ({"beta_2": -0.1}, "beta_2 must lie in"),
+        ({"epsilon": -1e-8}, "epsilon must lie in"),
+        ({"learning_rate": 0}, "learning_rate must be a positive"),
+    ],
+)
 def test_adabelief_refuses_bad_hyperparameters_with_a_clear_message(bad, message):
     with pytest.raises(ValueError, match=message):
         custom.AdaBelief(**bad)
@@ -131,8 +141,7 @@ def test_adabelief_refuses_bad_hyperparameters_with_a_clear_message(bad, message
 def test_adabelief_on_a_sparse_gradient_equals_adabelief_on_its_dense_form():
     import tensorflow as tf
 
-    sparse = tf.IndexedSlices(tf.constant([[1.0, 2, 3], [4, 5, 6]]), tf.constant([0, 2]),
-                              tf.constant([4, 3]))
+    sparse = tf.IndexedSlices(tf.constant([[1.0, 2, 3], [4, 5, 6]]), tf.constant([0, 2]), tf.constant([4, 3]))
     weights = {kind: keras.Variable(np.ones((4, 3), np.float32)) for kind in ("sparse", "dense")}
     chosen = {kind: custom.AdaBelief(learning_rate=0.1) for kind in weights}
     for _ in range(3):
@@ -164,13 +173,18 @@ def test_lazy_adabelief_updates_only_the_looked_up_rows_as_the_lazy_rule_says(se
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
-    lookups = [([0, 2, 2], rng.standard_normal((3, 3))), ([4], rng.standard_normal((1, 3))),
-               ([0, 4], rng.standard_normal((2, 3))), ([5, 5], rng.standard_normal((2, 3)))]
+    lookups = [
+        ([0, 2, 2], rng.standard_normal((3, 3))),
+        ([4], rng.standard_normal((1, 3))),
+        ([0, 4], rng.standard_normal((2, 3))),
+        ([5, 5], rng.standard_normal((2, 3))),
+    ]
     table = keras.Variable(np.ones((6, 3), np.float32))
     optimizer = custom.LazyAdaBelief(learning_rate=0.1, **settings)
     for rows, values in lookups:
-        optimizer.apply_gradients([(tf.IndexedSlices(tf.constant(values, tf.float32), tf.constant(rows),
-                                                     tf.constant([6, 3])), table)])
+        optimizer.apply_gradients(
+            [(tf.IndexedSlices(tf.constant(values, tf.float32), tf.constant(rows), tf.constant([6, 3])), table)]
+        )
     expected = lazy_reference(lookups, np.ones((6, 3)), 0.1, **settings)
     np.testing.assert_allclose(table.numpy(), expected, rtol=0, atol=1e-6)
     assert np.all(table.numpy()[[1, 3]] == 1.0)
@@ -180,9 +194,11 @@ def test_lazy_adabelief_updates_only_the_looked_up_rows_as_the_lazy_rule_says(se
 
 def test_lazy_adabelief_on_a_dense_gradient_is_adabelief():
     gradients = np.random.default_rng(1).standard_normal((10, 3)).astype(np.float32)
-    runs = trajectories.follow_gradients({"lazy": custom.LazyAdaBelief(learning_rate=0.1),
-                                          "dense": custom.AdaBelief(learning_rate=0.1)}, gradients,
-                                         start=np.zeros(3))
+    runs = trajectories.follow_gradients(
+        {"lazy": custom.LazyAdaBelief(learning_rate=0.1), "dense": custom.AdaBelief(learning_rate=0.1)},
+        gradients,
+        start=np.zeros(3),
+    )
     np.testing.assert_array_equal(runs["lazy"], runs["dense"])
 
 

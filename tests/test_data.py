@@ -116,8 +116,7 @@ def test_a_seeded_dataset_reshuffles_every_epoch_in_a_fixed_order(mnist):
 
 @pytest.mark.parametrize("kappa", [1.0, 10.0, 1000.0])
 def test_regression_has_the_condition_number_asked_for(kappa):
-    problem = data.regression(n_samples=500, n_features=12, condition_number=kappa,
-                              smoothness=2.5, seed=1)
+    problem = data.regression(n_samples=500, n_features=12, condition_number=kappa, smoothness=2.5, seed=1)
     x = problem.x_train.astype(np.float64)
     eigenvalues = np.linalg.eigvalsh(2 / len(x) * x.T @ x)  # Hessian of mean((Xw - y)^2)
     np.testing.assert_allclose(eigenvalues.max(), 2.5, rtol=1e-5)
@@ -131,12 +130,15 @@ def test_noise_free_regression_targets_are_exactly_linear():
     assert problem.classes is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"condition_number": 0.5}, "condition_number must be >= 1"),
-    ({"n_samples": 10, "n_features": 20}, "at least as many training samples as features"),
-    ({"noise": -1.0}, "noise must lie in"),
-    ({"test_fraction": 1.0}, "test_fraction must lie in"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"condition_number": 0.5}, "condition_number must be >= 1"),
+        ({"n_samples": 10, "n_features": 20}, "at least as many training samples as features"),
+        ({"noise": -1.0}, "noise must lie in"),
+        ({"test_fraction": 1.0}, "test_fraction must lie in"),
+    ],
+)
 def test_regression_refuses_impossible_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.regression(**kwargs)
@@ -180,11 +182,14 @@ def test_rescale_feature_multiplies_one_column_and_leaves_the_rest(mnist):
     assert not np.shares_memory(scaled.x_train, mnist.x_train)  # the original is untouched
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"feature": 40, "factor": 10.0}, "feature must be an input column"),
-    ({"feature": -1, "factor": 10.0}, "feature must be a whole number"),
-    ({"feature": 0, "factor": 0.0}, "factor must be a positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"feature": 40, "factor": 10.0}, "feature must be an input column"),
+        ({"feature": -1, "factor": 10.0}, "feature must be a whole number"),
+        ({"feature": 0, "factor": 0.0}, "factor must be a positive"),
+    ],
+)
 def test_rescale_feature_refuses_a_missing_column_or_a_non_positive_factor(mnist, kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.rescale_feature(mnist, **kwargs)

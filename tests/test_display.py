@@ -7,23 +7,47 @@ from optlab import display, optimizers, training
 
 
 def run(rate, seed, accuracy, loss, diverged_at=None):
-    epochs = {"test_accuracy": np.array([0.1, accuracy]), "loss": np.array([2.0, loss]),
-              "accuracy": np.array([0.1, accuracy]), "test_loss": np.array([2.0, loss])}
+    epochs = {
+        "test_accuracy": np.array([0.1, accuracy]),
+        "loss": np.array([2.0, loss]),
+        "accuracy": np.array([0.1, accuracy]),
+        "test_loss": np.array([2.0, loss]),
+    }
     if diverged_at is not None:
         epochs = {name: values[:0] for name, values in epochs.items()}
-    return training.Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.ones(3), epochs=epochs,
-                        wall_time=1.0, diverged_at=diverged_at)
+    return training.Run(
+        config={"learning_rate": rate, "seed": seed},
+        step_loss=np.ones(3),
+        epochs=epochs,
+        wall_time=1.0,
+        diverged_at=diverged_at,
+    )
 
 
 def test_sweep_table_has_one_row_per_rate_with_mean_and_standard_error_over_seeds():
-    sweep = training.Sweep(runs=[run(0.1, 0, 0.60, 1.0), run(0.1, 1, 0.70, 0.5), run(1.0, 0, 0.2, 3.0, 5),
-                                 run(1.0, 1, 0.3, 2.0)], wall_time=1.0)
+    sweep = training.Sweep(
+        runs=[run(0.1, 0, 0.60, 1.0), run(0.1, 1, 0.70, 0.5), run(1.0, 0, 0.2, 3.0, 5), run(1.0, 1, 0.3, 2.0)],
+        wall_time=1.0,
+    )
     lines = display.sweep_table({"SGD": sweep}, metrics=("test_accuracy", "loss")).splitlines()
     assert lines[0].split() == ["η", "test", "accuracy", "training", "loss"]
     # accuracies 0.6 and 0.7: mean 65%, standard error 5 points; losses 1.0 and 0.5: 0.75 ± 0.25,
     # one decimal by the precision rule (leading digit 2), rounded half to even
     assert lines[1].split() == ["SGD", "0.1", "65%", "±", "5%", "0.8", "±", "0.2"]
-    assert lines[2].split() == ["SGD", "1", "diverged", "(1", "of", "2", "seeds)", "diverged", "(1", "of", "2", "seeds)"]
+    assert lines[2].split() == [
+        "SGD",
+        "1",
+        "diverged",
+        "(1",
+        "of",
+        "2",
+        "seeds)",
+        "diverged",
+        "(1",
+        "of",
+        "2",
+        "seeds)",
+    ]
     assert lines[-1] == "(mean ± standard error over 2 seeds)"
 
 

@@ -92,8 +92,9 @@ def test_double_well_barrier_is_lower_from_the_shallow_side_than_from_the_deep_s
     from_shallow = barrier - well(well.local_minima[0])
     from_deep = barrier - well.min_value
     # By hand for t = 0.5: the roots of 4x³ − 4x + 0.5 are −1.0575, 0.1271, 0.9304.
-    np.testing.assert_allclose([well.minimum[0], well.saddle_points[0][0], well.local_minima[0][0]],
-                               [-1.0575, 0.1271, 0.9304], atol=1e-4)
+    np.testing.assert_allclose(
+        [well.minimum[0], well.saddle_points[0][0], well.local_minima[0][0]], [-1.0575, 0.1271, 0.9304], atol=1e-4
+    )
     assert 0 < from_shallow < 0.6 and from_deep > 2.5 * from_shallow
 
 
@@ -134,7 +135,9 @@ def test_landscape_evaluates_a_tensorflow_tensor_inside_a_gradient_tape():
 
 
 def test_unknown_landscape_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown landscape 'himmelblau'.*beale, double_well, quadratic, rosenbrock, saddle"):
+    with pytest.raises(
+        ValueError, match="Unknown landscape 'himmelblau'.*beale, double_well, quadratic, rosenbrock, saddle"
+    ):
         landscapes.get("himmelblau")
 
 
@@ -185,13 +188,16 @@ def test_the_l2_penalty_moves_the_flat_coordinate_more_than_the_steep_one():
     assert x == pytest.approx(1.0) and y == pytest.approx(200 / 101)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"curvatures": (1.0, -1.0)}, "curvatures"),
-    ({"curvatures": (1.0, 2.0, 3.0)}, "two numbers"),
-    ({"l2": -0.5}, "l2"),
-    ({"center": (1.0, 2.0, 3.0)}, "center"),
-    ({"start": (2.0, 2.0)}, "start must differ"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"curvatures": (1.0, -1.0)}, "curvatures"),
+        ({"curvatures": (1.0, 2.0, 3.0)}, "two numbers"),
+        ({"l2": -0.5}, "l2"),
+        ({"center": (1.0, 2.0, 3.0)}, "center"),
+        ({"start": (2.0, 2.0)}, "start must differ"),
+    ],
+)
 def test_separable_quadratic_refuses_bad_arguments(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         landscapes.separable_quadratic(**kwargs)

@@ -25,7 +25,7 @@ def small_problem():
 def tape_gradient_of_one_example(model, loss, x, y, i):
     """The reference: an ordinary GradientTape on example i alone, flattened."""
     with tf.GradientTape() as tape:
-        value = loss(y[i:i + 1], model(x[i:i + 1]))
+        value = loss(y[i : i + 1], model(x[i : i + 1]))
     return np.concatenate([g.numpy().ravel() for g in tape.gradient(value, model.trainable_variables)])
 
 
@@ -45,8 +45,9 @@ def test_each_per_example_gradient_equals_a_tape_on_that_example_alone(small_pro
     rows = noise.per_example_gradients(model, loss, x, y)
     assert rows.shape == (7, 3 * 4 + 4 + 4 * 2 + 2)
     for i in range(len(x)):
-        np.testing.assert_allclose(rows[i], tape_gradient_of_one_example(model, loss, x, y, i),
-                                   rtol=1e-5, atol=1e-7, err_msg=f"example {i}")
+        np.testing.assert_allclose(
+            rows[i], tape_gradient_of_one_example(model, loss, x, y, i), rtol=1e-5, atol=1e-7, err_msg=f"example {i}"
+        )
 
 
 def test_mean_of_per_example_gradients_is_the_batch_gradient(small_problem):
@@ -57,8 +58,11 @@ def test_mean_of_per_example_gradients_is_the_batch_gradient(small_problem):
 
 def test_chunking_does_not_change_the_per_example_gradients(small_problem):
     model, loss, x, y = small_problem
-    np.testing.assert_allclose(noise.per_example_gradients(model, loss, x, y, chunk_size=3),
-                               noise.per_example_gradients(model, loss, x, y, chunk_size=100), rtol=1e-6)
+    np.testing.assert_allclose(
+        noise.per_example_gradients(model, loss, x, y, chunk_size=3),
+        noise.per_example_gradients(model, loss, x, y, chunk_size=100),
+        rtol=1e-6,
+    )
 
 
 def test_per_example_gradients_follow_the_weights_when_the_model_is_measured_again(small_problem):
@@ -80,7 +84,9 @@ def test_predicted_variance_without_replacement_matches_every_batch_enumerated(b
     rows = np.random.default_rng(2).normal(size=(6, 3)) * [1.0, 3.0, 0.5]
     trace = noise.gradient_statistics(rows).trace_covariance
     predicted = noise.predicted_minibatch_variance(trace, 6, [batch_size])[0]
-    assert predicted == pytest.approx(exact_variance_by_enumeration(rows, batch_size, replace=False), rel=1e-10, abs=1e-14)
+    assert predicted == pytest.approx(
+        exact_variance_by_enumeration(rows, batch_size, replace=False), rel=1e-10, abs=1e-14
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3])
@@ -136,8 +142,9 @@ def test_noise_floor_matches_the_stationary_variance_found_by_iterating_the_recu
 def test_noisy_sgd_on_a_quadratic_hovers_at_the_predicted_noise_floor():
     bowl = landscapes.quadratic(condition_number=10)
     lr, sigma = 0.05, 2.0
-    runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=lr), bowl, steps=800, runs=400,
-                                  gradient_noise=sigma, seed=3)
+    runs = trajectories.run_noisy(
+        optimizers.create("sgd", learning_rate=lr), bowl, steps=800, runs=400, gradient_noise=sigma, seed=3
+    )
     settled = np.stack([run.losses[400:] for run in runs])
     predicted = noise.noise_floor(lr, sigma, bowl.curvatures)
     assert settled.mean() == pytest.approx(predicted, rel=0.05)

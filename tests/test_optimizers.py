@@ -29,8 +29,7 @@ def regression_data(n=256, seed=0):
 
 def fit_losses(optimizer, epochs=4):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
     model.compile(optimizer=optimizer, loss="mse")
     x, y = regression_data()
     history = model.fit(x, y, batch_size=32, epochs=epochs, shuffle=False, verbose=0)
@@ -84,28 +83,32 @@ def test_an_integer_learning_rate_is_accepted_as_a_float():
     assert optimizers.create("sgd", learning_rate=1).get_config()["learning_rate"] == 1.0
 
 
-@pytest.mark.parametrize("cls, argument, bad", [
-    (optimizers.SGD, "momentum", 1.5),
-    (optimizers.SGD, "momentum", -0.1),
-    (optimizers.RMSprop, "rho", 1.0),
-    (optimizers.RMSprop, "momentum", 1.0),
-    (optimizers.Adam, "beta_1", -0.1),
-    (optimizers.Adam, "beta_2", 1.0),
-    (optimizers.Adam, "epsilon", -1e-7),
-    (optimizers.Adagrad, "initial_accumulator_value", -0.1),
-    (optimizers.Nadam, "beta_1", 1.0),
-    (optimizers.Adamax, "beta_2", -0.5),
-    (optimizers.Lion, "beta_1", 1.5),
-    (optimizers.Lion, "beta_2", -0.1),
-])
+@pytest.mark.parametrize(
+    "cls, argument, bad",
+    [
+        (optimizers.SGD, "momentum", 1.5),
+        (optimizers.SGD, "momentum", -0.1),
+        (optimizers.RMSprop, "rho", 1.0),
+        (optimizers.RMSprop, "momentum", 1.0),
+        (optimizers.Adam, "beta_1", -0.1),
+        (optimizers.Adam, "beta_2", 1.0),
+        (optimizers.Adam, "epsilon", -1e-7),
+        (optimizers.Adagrad, "initial_accumulator_value", -0.1),
+        (optimizers.Nadam, "beta_1", 1.0),
+        (optimizers.Adamax, "beta_2", -0.5),
+        (optimizers.Lion, "beta_1", 1.5),
+        (optimizers.Lion, "beta_2", -0.1),
+    ],
+)
 def test_hyperparameters_outside_their_range_are_refused(cls, argument, bad):
     with pytest.raises(ValueError, match=f"{argument} must lie in"):
         cls(**{argument: bad})
 
 
 def test_unknown_optimizer_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="Unknown optimizer 'adadelta'.*adagrad, adam, adamax, adamw, lion, nadam, "
-                                         "rmsprop, sgd"):
+    with pytest.raises(
+        ValueError, match="Unknown optimizer 'adadelta'.*adagrad, adam, adamax, adamw, lion, nadam, rmsprop, sgd"
+    ):
         optimizers.create("adadelta")
 
 
@@ -117,8 +120,16 @@ def test_weight_decay_must_be_a_finite_number_not_below_zero(implementation, bad
 
 
 def test_every_optlab_optimizer_checks_its_weight_decay():
-    for cls in (optimizers.SGD, optimizers.Adagrad, optimizers.RMSprop, optimizers.Adam, optimizers.AdamW,
-                optimizers.Nadam, optimizers.Adamax, optimizers.Lion):
+    for cls in (
+        optimizers.SGD,
+        optimizers.Adagrad,
+        optimizers.RMSprop,
+        optimizers.Adam,
+        optimizers.AdamW,
+        optimizers.Nadam,
+        optimizers.Adamax,
+        optimizers.Lion,
+    ):
         with pytest.raises(ValueError, match="weight_decay must lie in"):
             cls(weight_decay=-1.0)
 
@@ -136,8 +147,10 @@ def test_unknown_implementation_is_refused():
 def test_memory_of_builds_each_candidate_and_counts_its_state():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
     weights = model.count_params()  # 3·4 + 4 + 4·2 + 2 = 26
-    memory = optimizers.memory_of({"SGD": ("sgd", {}), "Momentum": ("sgd", {"momentum": 0.9}),
-                                   "Adagrad": ("adagrad", {}), "Adam": ("adam", {})}, model.trainable_variables)
+    memory = optimizers.memory_of(
+        {"SGD": ("sgd", {}), "Momentum": ("sgd", {"momentum": 0.9}), "Adagrad": ("adagrad", {}), "Adam": ("adam", {})},
+        model.trainable_variables,
+    )
     assert weights == 26
     assert memory == {"SGD": 0, "Momentum": 4 * 26, "Adagrad": 4 * 26, "Adam": 8 * 26}
     with pytest.raises(TypeError, match="x: expected \\(name or optimizer class, hyperparameters dict\\)"):
@@ -150,8 +163,14 @@ def test_memory_of_builds_each_candidate_and_counts_its_state():
 
 def test_memory_of_takes_keras_classes_too():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
-    memory = optimizers.memory_of({"Lion": (keras.optimizers.Lion, {}), "Lamb": (keras.optimizers.Lamb, {}),
-                                   "Adam": ("adam", {"learning_rate": 0.1})}, model.trainable_variables)
+    memory = optimizers.memory_of(
+        {
+            "Lion": (keras.optimizers.Lion, {}),
+            "Lamb": (keras.optimizers.Lamb, {}),
+            "Adam": ("adam", {"learning_rate": 0.1}),
+        },
+        model.trainable_variables,
+    )
     assert memory == {"Lion": 4 * 26, "Lamb": 8 * 26, "Adam": 8 * 26}
 
 
@@ -180,12 +199,17 @@ def test_lion_moves_every_entry_by_exactly_the_learning_rate():
         np.testing.assert_allclose(np.abs(weight.numpy() - before), 0.01, rtol=1e-5)
 
 
-@pytest.mark.parametrize("cls, copies", [
-    (optimizers.Nadam, [{"learning_rate": 0.1}, {"learning_rate": 0.01, "beta_2": 0.9, "epsilon": 1e-3}]),
-    (optimizers.Adamax, [{"learning_rate": 0.1, "beta_1": 0.5}, {"learning_rate": 0.01, "beta_2": 0.9}]),
-    (optimizers.Lion, [{"learning_rate": 0.1, "beta_1": 0.5, "weight_decay": 0.0},
-                       {"learning_rate": 0.01, "weight_decay": 0.3}]),
-])
+@pytest.mark.parametrize(
+    "cls, copies",
+    [
+        (optimizers.Nadam, [{"learning_rate": 0.1}, {"learning_rate": 0.01, "beta_2": 0.9, "epsilon": 1e-3}]),
+        (optimizers.Adamax, [{"learning_rate": 0.1, "beta_1": 0.5}, {"learning_rate": 0.01, "beta_2": 0.9}]),
+        (
+            optimizers.Lion,
+            [{"learning_rate": 0.1, "beta_1": 0.5, "weight_decay": 0.0}, {"learning_rate": 0.01, "weight_decay": 0.3}],
+        ),
+    ],
+)
 def test_stacked_copies_of_the_new_optimizers_follow_their_separate_runs(cls, copies):
     rng = np.random.default_rng(2)
     start = rng.normal(size=(2, 4, 3)).astype(np.float32)
@@ -199,8 +223,7 @@ def test_stacked_copies_of_the_new_optimizers_follow_their_separate_runs(cls, co
         alone = cls(**hyper)
         for g in gradients:
             alone.apply_gradients([(g[c], alone_weight)])
-        np.testing.assert_allclose(stacked.numpy()[c], alone_weight.numpy(), rtol=1e-5, atol=1e-6,
-                                   err_msg=f"copy {c}")
+        np.testing.assert_allclose(stacked.numpy()[c], alone_weight.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"copy {c}")
 
 
 def test_sweep_refusal_of_a_keras_builtin_points_to_its_twin_or_says_there_is_none():

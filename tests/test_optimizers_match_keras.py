@@ -37,8 +37,7 @@ CASES = [
     ("rmsprop", {"learning_rate": 0.01, "rho": 0.5}),
     ("rmsprop", {"centered": True}),
     ("rmsprop", {"momentum": 0.9}),
-    ("rmsprop", {"learning_rate": 0.003, "rho": 0.99, "momentum": 0.5, "centered": True,
-                 "epsilon": 1e-4}),
+    ("rmsprop", {"learning_rate": 0.003, "rho": 0.99, "momentum": 0.5, "centered": True, "epsilon": 1e-4}),
     ("adam", {}),
     ("adam", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9}),
     ("adam", {"amsgrad": True}),
@@ -65,7 +64,7 @@ CASES = [
 
 def case_id(case):
     name, hyper = case
-    parts = [f"{k}={getattr(v, '__class__').__name__ if callable(v) else v}" for k, v in hyper.items()]
+    parts = [f"{k}={v.__class__.__name__ if callable(v) else v}" for k, v in hyper.items()]
     return f"{name}({', '.join(parts) or 'defaults'})"
 
 
@@ -101,9 +100,14 @@ def train(optimizer, gradients, compiled=True):
 
 def fresh(name, hyper, implementation):
     # A schedule object holds no state, but give each optimizer its own anyway.
-    hyper = {k: (keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(v))
-                 if isinstance(v, keras.optimizers.schedules.LearningRateSchedule) else v)
-             for k, v in hyper.items()}
+    hyper = {
+        k: (
+            keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(v))
+            if isinstance(v, keras.optimizers.schedules.LearningRateSchedule)
+            else v
+        )
+        for k, v in hyper.items()
+    }
     return optimizers.create(name, implementation=implementation, **hyper)
 
 
@@ -142,7 +146,7 @@ def adamw_by_hand(w, gradients, lr=0.01, weight_decay=0.5, beta_1=0.9, beta_2=0.
         w = w - w * weight_decay * lr
         m = beta_1 * m + (1 - beta_1) * g
         v = beta_2 * v + (1 - beta_2) * g * g
-        w = w - lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t) * m / (np.sqrt(v) + eps)
+        w = w - lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + eps)
     return w
 
 
@@ -154,12 +158,10 @@ def test_adamw_decays_every_weight_before_adams_step_as_written_by_hand():
     undecayed = adamw_by_hand(start, gradients, weight_decay=0.0)
     for implementation in ("optlab", "keras"):
         variable = keras.Variable(start.astype(np.float32))
-        optimizer = optimizers.create("adamw", implementation=implementation, learning_rate=0.01,
-                                      weight_decay=0.5)
+        optimizer = optimizers.create("adamw", implementation=implementation, learning_rate=0.01, weight_decay=0.5)
         for g in gradients:
             optimizer.apply_gradients([(tf.constant(g, tf.float32), variable)])
-        np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-4, atol=1e-6,
-                                   err_msg=implementation)
+        np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-4, atol=1e-6, err_msg=implementation)
     assert np.max(np.abs(expected - undecayed)) > 1e-2, "the decay made no visible difference"
 
 

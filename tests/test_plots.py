@@ -4,11 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from optlab import landscapes, optimizers, plots, trajectories  # noqa: E402
+from optlab import landscapes, optimizers, plots, trajectories
 
 
 @pytest.fixture(autouse=True)
@@ -19,10 +19,14 @@ def close_figures():
 
 @pytest.fixture(scope="module")
 def runs():
-    return trajectories.run_many({
-        "sgd": optimizers.create("sgd", learning_rate=1e-3),
-        "adam": optimizers.create("adam", learning_rate=0.05),
-    }, "rosenbrock", steps=200)
+    return trajectories.run_many(
+        {
+            "sgd": optimizers.create("sgd", learning_rate=1e-3),
+            "adam": optimizers.create("adam", learning_rate=0.05),
+        },
+        "rosenbrock",
+        steps=200,
+    )
 
 
 def test_plot_paths_draws_one_line_per_path_through_its_points(runs):
@@ -90,9 +94,13 @@ def test_a_one_dimensional_path_with_nan_is_refused_with_the_step():
 def fake_run(step_loss, diverged_at=None, **epochs):
     from optlab.training import Run
 
-    return Run(config={}, step_loss=np.asarray(step_loss, float),
-               epochs={k: np.asarray(v, float) for k, v in epochs.items()},
-               wall_time=0.0, diverged_at=diverged_at)
+    return Run(
+        config={},
+        step_loss=np.asarray(step_loss, float),
+        epochs={k: np.asarray(v, float) for k, v in epochs.items()},
+        wall_time=0.0,
+        diverged_at=diverged_at,
+    )
 
 
 def test_plot_training_ends_a_diverged_run_in_a_cross():
@@ -119,12 +127,25 @@ def test_plot_sweep_draws_seed_means_and_marks_diverged_settings_on_the_top_edge
     from optlab.training import Run, Sweep
 
     def run(rate, seed, accuracy, diverged=False):
-        return Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.ones(3),
-                   epochs={"test_accuracy": np.array([accuracy])}, wall_time=0.0,
-                   diverged_at=1 if diverged else None)
+        return Run(
+            config={"learning_rate": rate, "seed": seed},
+            step_loss=np.ones(3),
+            epochs={"test_accuracy": np.array([accuracy])},
+            wall_time=0.0,
+            diverged_at=1 if diverged else None,
+        )
 
-    sweep = Sweep(runs=[run(0.1, 0, 0.5), run(0.1, 1, 0.7), run(1.0, 0, 0.6), run(1.0, 1, 0.8),
-                        run(10.0, 0, 0.0, diverged=True), run(10.0, 1, 0.3)], wall_time=1.0)
+    sweep = Sweep(
+        runs=[
+            run(0.1, 0, 0.5),
+            run(0.1, 1, 0.7),
+            run(1.0, 0, 0.6),
+            run(1.0, 1, 0.8),
+            run(10.0, 0, 0.0, diverged=True),
+            run(10.0, 1, 0.3),
+        ],
+        wall_time=1.0,
+    )
     ax = plots.plot_sweep(sweep, "test_accuracy")
     mean, crosses = ax.get_lines()
     np.testing.assert_allclose(mean.get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
@@ -155,11 +176,19 @@ def test_plot_schedules_evaluates_each_schedule_at_every_step():
 
 
 def test_paths_on_landscapes_draws_one_panel_per_landscape_with_its_runs():
-    runs = plots.paths_on_landscapes({
-        "bowl": (landscapes.quadratic(10), {"SGD": optimizers.create("sgd", learning_rate=0.1),
-                                            "Adam": optimizers.create("adam", learning_rate=0.1)}),
-        "Rosenbrock": ("rosenbrock", {"SGD": optimizers.create("sgd", learning_rate=0.001)}),
-    }, steps=30)
+    runs = plots.paths_on_landscapes(
+        {
+            "bowl": (
+                landscapes.quadratic(10),
+                {
+                    "SGD": optimizers.create("sgd", learning_rate=0.1),
+                    "Adam": optimizers.create("adam", learning_rate=0.1),
+                },
+            ),
+            "Rosenbrock": ("rosenbrock", {"SGD": optimizers.create("sgd", learning_rate=0.001)}),
+        },
+        steps=30,
+    )
     fig = plt.gcf()
     assert [ax.get_title() for ax in fig.axes] == ["bowl", "Rosenbrock"]
     assert set(runs["bowl"]) == {"SGD", "Adam"} and set(runs["Rosenbrock"]) == {"SGD"}
@@ -181,12 +210,22 @@ def test_plot_sweep_takes_lists_of_runs_as_a_sweep():
     from optlab.training import Run, Sweep
 
     def run(rate, seed, accuracy, diverged=False):
-        return Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.ones(3),
-                   epochs={"test_accuracy": np.array([accuracy])}, wall_time=0.0,
-                   diverged_at=1 if diverged else None)
+        return Run(
+            config={"learning_rate": rate, "seed": seed},
+            step_loss=np.ones(3),
+            epochs={"test_accuracy": np.array([accuracy])},
+            wall_time=0.0,
+            diverged_at=1 if diverged else None,
+        )
 
-    runs = [run(0.1, 0, 0.5), run(0.1, 1, 0.7), run(1.0, 0, 0.6), run(1.0, 1, 0.8), run(10.0, 0, 0.0, diverged=True),
-            run(10.0, 1, 0.3)]
+    runs = [
+        run(0.1, 0, 0.5),
+        run(0.1, 1, 0.7),
+        run(1.0, 0, 0.6),
+        run(1.0, 1, 0.8),
+        run(10.0, 0, 0.0, diverged=True),
+        run(10.0, 1, 0.3),
+    ]
     from_sweep = plots.plot_sweep({"a": Sweep(runs=runs, wall_time=1.0)}, "test_accuracy")
     from_list = plots.plot_sweep({"a": runs}, "test_accuracy")
     for line, same in zip(from_sweep.get_lines(), from_list.get_lines(), strict=True):

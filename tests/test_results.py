@@ -13,12 +13,17 @@ from optlab import results, training
 
 def run(seed, rate, diverged_at=None, label=None, **finals):
     """A Run whose every metric in ``finals`` has that one epoch value."""
-    return results.Run(config={"learning_rate": rate, "seed": seed}, step_loss=np.array([1.0]),
-                       epochs={name: np.array([value]) for name, value in finals.items()},
-                       diverged_at=diverged_at, label=label)
+    return results.Run(
+        config={"learning_rate": rate, "seed": seed},
+        step_loss=np.array([1.0]),
+        epochs={name: np.array([value]) for name, value in finals.items()},
+        diverged_at=diverged_at,
+        label=label,
+    )
 
 
 # --- metrics and divergence ---
+
 
 def test_every_metric_knows_its_split_and_direction_and_an_unknown_one_is_refused():
     assert results.higher_is_better("val_accuracy") and not results.higher_is_better("val_loss")
@@ -52,9 +57,14 @@ def test_a_diverged_run_has_no_final_or_best_score_and_an_unknown_metric_is_refu
 
 # --- tables and selections ---
 
+
 def test_runs_table_puts_settings_in_rows_and_seeds_in_columns_with_nan_for_divergence():
-    runs = [run(0, 0.1, val_accuracy=0.5), run(1, 0.1, val_accuracy=0.6), run(0, 1.0, val_accuracy=0.7),
-            run(1, 1.0, diverged_at=2, val_accuracy=0.7)]
+    runs = [
+        run(0, 0.1, val_accuracy=0.5),
+        run(1, 0.1, val_accuracy=0.6),
+        run(0, 1.0, val_accuracy=0.7),
+        run(1, 1.0, diverged_at=2, val_accuracy=0.7),
+    ]
     values, table = results.runs_table(runs, "val_accuracy")
     np.testing.assert_array_equal(values, [0.1, 1.0])
     np.testing.assert_array_equal(table[0], [0.5, 0.6])
@@ -77,8 +87,7 @@ def test_select_runs_keeps_the_runs_with_every_given_setting_and_matches_schedul
 
 
 def test_by_label_groups_runs_in_order_and_by_settings():
-    runs = [SimpleNamespace(label=label, config={"batch_size": b, "seed": 0})
-            for label in ("A", "B") for b in (1, 10)]
+    runs = [SimpleNamespace(label=label, config={"batch_size": b, "seed": 0}) for label in ("A", "B") for b in (1, 10)]
     assert list(results.by_label(runs)) == ["A", "B"]
     assert results.by_label(runs)["B"] == runs[2:]
     groups = results.by_label(runs, "batch_size")
@@ -91,8 +100,22 @@ def test_by_label_groups_runs_in_order_and_by_settings():
 
 # --- statistics and the precision rule ---
 
-@pytest.mark.parametrize("se, places", [(0.0043, 3), (0.012, 3), (0.019, 3), (0.03, 2), (0.15, 2),
-                                        (4.0, 0), (0.1, 2), (0.96, 1), (0.0999999, 2), (25.0, 0)])
+
+@pytest.mark.parametrize(
+    "se, places",
+    [
+        (0.0043, 3),
+        (0.012, 3),
+        (0.019, 3),
+        (0.03, 2),
+        (0.15, 2),
+        (4.0, 0),
+        (0.1, 2),
+        (0.96, 1),
+        (0.0999999, 2),
+        (25.0, 0),
+    ],
+)
 def test_the_precision_rule_keeps_one_significant_digit_of_the_standard_error_two_if_it_is_one(se, places):
     assert results.decimals(se) == places
 
@@ -123,6 +146,7 @@ def test_summarize_reads_runs_in_seed_order_and_needs_the_metric_named():
 
 
 # --- the tie rule ---
+
 
 def test_t_quantiles_match_scipy():
     for df in (1, 2, 4, 9, 29, 30, 31, 45, 200):
@@ -158,15 +182,25 @@ def test_compare_refuses_unpaired_tiny_or_diverged_inputs():
 
 # --- choosing a setting ---
 
+
 def grid(rows):
     """Runs from {rate: [value per seed]} of val_loss (NaN: diverged)."""
-    return [run(seed, rate, diverged_at=0 if np.isnan(v) else None, val_loss=v, test_loss=v)
-            for rate, values in rows.items() for seed, v in enumerate(values)]
+    return [
+        run(seed, rate, diverged_at=0 if np.isnan(v) else None, val_loss=v, test_loss=v)
+        for rate, values in rows.items()
+        for seed, v in enumerate(values)
+    ]
 
 
 def test_choose_picks_the_best_mean_names_the_ties_and_flags_an_edge():
-    runs = grid({0.01: [2.0, 2.1, 2.2, 2.05, 2.15], 0.1: [1.0, 1.2, 1.1, 1.3, 1.15],
-                 0.3: [1.05, 1.18, 1.12, 1.28, 1.2], 1.0: [0.9, np.nan, 1.0, 1.0, 1.0]})
+    runs = grid(
+        {
+            0.01: [2.0, 2.1, 2.2, 2.05, 2.15],
+            0.1: [1.0, 1.2, 1.1, 1.3, 1.15],
+            0.3: [1.05, 1.18, 1.12, 1.28, 1.2],
+            1.0: [0.9, np.nan, 1.0, 1.0, 1.0],
+        }
+    )
     choice = results.choose(runs, "val_loss")
     assert choice.best == 0.1 and choice.tied == [0.1, 0.3] and not choice.at_edge
     assert choice.summary().mean == pytest.approx(1.15)
@@ -203,11 +237,18 @@ def test_near_best_reads_a_sensitivity_curve():
 def test_tuned_summary_tunes_on_one_metric_and_reports_another():
     def stacked(rate, seed, train, test):
         scores = {"train_loss": train, "test_loss": test}
-        return SimpleNamespace(config={"learning_rate": rate, "seed": seed}, final=lambda m: scores[m],
-                               diverged=bool(np.isnan(test)))
+        return SimpleNamespace(
+            config={"learning_rate": rate, "seed": seed}, final=lambda m: scores[m], diverged=bool(np.isnan(test))
+        )
 
-    a = [stacked(0.01, 0, 5.0, 1.0), stacked(0.01, 1, 5.0, 1.2), stacked(0.1, 0, 2.0, 3.0), stacked(0.1, 1, 2.5, 2.0),
-         stacked(1.0, 0, 3.0, 1.1), stacked(1.0, 1, np.nan, np.nan)]
+    a = [
+        stacked(0.01, 0, 5.0, 1.0),
+        stacked(0.01, 1, 5.0, 1.2),
+        stacked(0.1, 0, 2.0, 3.0),
+        stacked(0.1, 1, 2.5, 2.0),
+        stacked(1.0, 0, 3.0, 1.1),
+        stacked(1.0, 1, np.nan, np.nan),
+    ]
     b = [stacked(0.01, 0, 1.0, 4.0), stacked(0.01, 1, 1.0, 6.0), stacked(0.1, 0, 2.0, 5.0), stacked(0.1, 1, 2.0, 5.0)]
     summary = results.tuned_summary({"a": a, "b": b}, "train_loss", "test_loss", within=1.5)
     s = summary["a"]
@@ -228,7 +269,7 @@ def test_tuned_summary_tunes_on_one_metric_and_reports_another():
 def test_results_imports_no_tensorflow():
     import subprocess
     import sys
-    code = ("import sys, optlab.results, optlab.claims, optlab.display, optlab.plots; "
-            "print('tensorflow' in sys.modules)")
+
+    code = "import sys, optlab.results, optlab.claims, optlab.display, optlab.plots; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False", "results, claims, display and plots must import without TensorFlow"

@@ -20,8 +20,9 @@ from optlab import scale
 def run_fresh(script: str) -> dict:
     """Run ``script`` in a fresh Python (TensorFlow not yet initialised); return the JSON it prints last."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT / "code"))
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -109,8 +110,9 @@ def test_bad_arguments_get_clear_errors():
     with pytest.raises(ValueError, match="base_rate"):
         scale.LinearScaling(-0.1, 32, 64)
     with pytest.raises(ValueError, match="loss_reduction"):
-        scale.train_replicated(None, None, None, np.zeros((4, 2)), np.zeros(4), batch_size=2, steps=1,
-                               loss_reduction="sum")
+        scale.train_replicated(
+            None, None, None, np.zeros((4, 2)), np.zeros(4), batch_size=2, steps=1, loss_reduction="sum"
+        )
     with pytest.raises(ValueError, match="only 1 logical CPU"):
         scale.mirrored(4)
 
@@ -148,8 +150,9 @@ def test_fit_on_two_replicas_follows_one_device_and_the_hand_written_loop(replic
 def test_step_norms_and_accuracy():
     run = scale.ReplicatedRun(np.array([[0, 0], [3, 4], [3, 4]], np.float32), 1, 0.0)
     assert scale.step_norms(run) == pytest.approx([5.0, 0.0])
-    assert scale.accuracy(lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.zeros((3, 1)), [0, 1, 1]) \
-        == pytest.approx(2 / 3)
+    assert scale.accuracy(
+        lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.zeros((3, 1)), [0, 1, 1]
+    ) == pytest.approx(2 / 3)
 
 
 def test_stacked_lamb_equals_keras_lamb_on_each_copy():
@@ -196,8 +199,9 @@ def test_large_batch_study_tunes_the_base_rate_and_grids_around_the_linear_rule(
     from optlab import data
 
     mnist = data.mnist1d()
-    study = scale.large_batch_study(mnist, base_batch=400, batches=[1600], base_rates=[0.1, 1.0],
-                                    factors=[0.5, 1.0], seeds=[0, 1], epochs=1)
+    study = scale.large_batch_study(
+        mnist, base_batch=400, batches=[1600], base_rates=[0.1, 1.0], factors=[0.5, 1.0], seeds=[0, 1], epochs=1
+    )
     base = {r.config["learning_rate"]: r.final("val_loss") for r in study.runs[400] if r.config["seed"] == 0}
     assert study.base_rate in (0.1, 1.0) and study.metric == "val_loss"
     assert study.linear_rate[1600] == pytest.approx(4 * study.base_rate)
@@ -224,20 +228,30 @@ def test_at_steps_reads_each_batch_size_where_its_epoch_ends_at_that_step():
     from optlab import data
 
     mnist = data.mnist1d()
-    study = scale.large_batch_study(mnist, base_batch=800, batches=[1600], base_rates=[0.1, 0.3],
-                                    factors=[0.5, 1.0], seeds=[0, 1], epochs=2, metric="loss")
+    study = scale.large_batch_study(
+        mnist,
+        base_batch=800,
+        batches=[1600],
+        base_rates=[0.1, 0.3],
+        factors=[0.5, 1.0],
+        seeds=[0, 1],
+        epochs=2,
+        metric="loss",
+    )
     assert study.steps_per_epoch == {800: 4, 1600: 2}
     four = scale.at_steps(study, 4, rate=study.base_rate)  # B = 800 after epoch 1, B = 1600 after epoch 2
     assert set(four) == {800, 1600} and all(len(v) == 2 for v in four.values())
     from optlab import results
 
-    at_base = sorted(results.select_runs(study.runs[800], learning_rate=study.base_rate), key=lambda r: r.config["seed"])
+    at_base = sorted(
+        results.select_runs(study.runs[800], learning_rate=study.base_rate), key=lambda r: r.config["seed"]
+    )
     np.testing.assert_array_equal(four[800], [r.epochs["val_loss"][0] for r in at_base])
     big = sorted(results.select_runs(study.runs[1600], learning_rate=study.base_rate), key=lambda r: r.config["seed"])
     np.testing.assert_array_equal(four[1600], [r.epochs["val_loss"][1] for r in big])
     assert set(scale.at_steps(study, 2, rate=study.base_rate)) == {1600}  # B = 800 has no epoch ending at step 2
-    assert scale.at_steps(study, 6) == {}                                 # past the end of B = 1600's run, mid-epoch for 800
-    chosen = scale.at_steps(study, 8, metric="loss")                       # default: each batch size's chosen rate
+    assert scale.at_steps(study, 6) == {}  # past the end of B = 1600's run, mid-epoch for 800
+    chosen = scale.at_steps(study, 8, metric="loss")  # default: each batch size's chosen rate
     assert set(chosen) == {800} and len(chosen[800]) == 2
     with pytest.raises(ValueError, match="not in the grid"):
         scale.at_steps(study, 4, rate=0.123)
@@ -245,8 +259,10 @@ def test_at_steps_reads_each_batch_size_where_its_epoch_ends_at_that_step():
 
     matplotlib.use("Agg")
     _, right = scale.plot_large_batch(study, rate=study.base_rate)
-    assert [line.get_label() for line in right.lines] == [f"B = 800, η = {study.base_rate:g}",
-                                                           f"B = 1600, η = {study.base_rate:g}"]
+    assert [line.get_label() for line in right.lines] == [
+        f"B = 800, η = {study.base_rate:g}",
+        f"B = 1600, η = {study.base_rate:g}",
+    ]
     with pytest.raises(ValueError, match="unknown metric"):
         scale.at_steps(study, 4, metric="val_los")
     with pytest.raises(TypeError, match="large_batch_study"):

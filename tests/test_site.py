@@ -66,8 +66,12 @@ def test_pages_load_no_script_or_stylesheet_from_another_host(site):
     for page in pages:
         html = page.read_text()
         remote = re.findall(r'<script[^>]+src="(https?://[^"]+)"', html)
-        remote += [href for tag in re.findall(r"<link[^>]+>", html) if "stylesheet" in tag
-                   for href in re.findall(r'href="(https?://[^"]+)"', tag)]
+        remote += [
+            href
+            for tag in re.findall(r"<link[^>]+>", html)
+            if "stylesheet" in tag
+            for href in re.findall(r'href="(https?://[^"]+)"', tag)
+        ]
         assert not remote, f"{page.relative_to(site)} loads {remote}"
 
 

@@ -182,8 +182,7 @@ def test_settled_step_outside_the_root_follows_pytorchs_rule():
     for _ in range(2000):  # PyTorch: v ← αv + (1−α)g², step η g/(√v + ε)
         v = 0.99 * v + 0.01 * g * g
     pytorch = 0.01 * g / (np.sqrt(v) + 1e-8)
-    np.testing.assert_allclose(theory.rmsprop_settled_step(g, 0.01, 1e-8, epsilon_inside=False), pytorch,
-                               rtol=1e-6)
+    np.testing.assert_allclose(theory.rmsprop_settled_step(g, 0.01, 1e-8, epsilon_inside=False), pytorch, rtol=1e-6)
     # ...and it differs from Keras's rule where |g| is near √ε.
     inside = theory.rmsprop_settled_step(1e-4, 0.01, 1e-8)
     outside = theory.rmsprop_settled_step(1e-4, 0.01, 1e-8, epsilon_inside=False)

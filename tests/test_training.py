@@ -18,8 +18,9 @@ def mnist():
 @pytest.fixture(scope="module")
 def small(mnist):
     """600 training and 200 test signals of MNIST-1D: enough to train, quick to run."""
-    return data.Split("MNIST-1D (part)", mnist.x_train[:600], mnist.y_train[:600],
-                      mnist.x_test[:200], mnist.y_test[:200], classes=10)
+    return data.Split(
+        "MNIST-1D (part)", mnist.x_train[:600], mnist.y_train[:600], mnist.x_test[:200], mnist.y_test[:200], classes=10
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +92,9 @@ def test_every_engine_measures_the_validation_part_after_each_epoch(validated):
     """train, sweep and train_separately record val_loss and val_accuracy, equal to a NumPy forward pass."""
     alone = training.train(optimizers.create("sgd", learning_rate=0.1), validated, epochs=2, batch_size=50, seed=4)
     swept = training.sweep("sgd", validated, epochs=2, batch_size=50, seeds=[4], learning_rate=0.1).runs[0]
-    separate = training.train_separately({"sgd": (optimizers.create("sgd", learning_rate=0.1), 4)}, validated,
-                                         epochs=2, batch_size=50)["sgd"]
+    separate = training.train_separately(
+        {"sgd": (optimizers.create("sgd", learning_rate=0.1), 4)}, validated, epochs=2, batch_size=50
+    )["sgd"]
     assert len(alone.step_loss) == 2 * 500 // 50
     for run in (alone, swept, separate):
         assert set(run.epochs) == {"loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"}
@@ -112,8 +114,7 @@ def test_a_diverging_run_stops_and_keeps_only_finite_history(small):
 
 def test_train_fits_a_linear_model_to_regression_data():
     problem = data.regression(n_samples=500, n_features=5, condition_number=4.0, noise=0.0, seed=1)
-    run = training.train(optimizers.create("sgd", learning_rate=0.5), problem, epochs=30,
-                         batch_size=None, hidden=())
+    run = training.train(optimizers.create("sgd", learning_rate=0.5), problem, epochs=30, batch_size=None, hidden=())
     assert set(run.epochs) == {"loss", "test_loss"} and len(run.step_loss) == 30
     assert run.step_loss[-1] < 1e-3 * run.step_loss[0]
     np.testing.assert_allclose(run.weights[0][:, 0], problem.weights, atol=0.05)
@@ -138,15 +139,17 @@ SWEEPS = [  # (optimizer, grid, compiled with XLA)
 ]
 
 
-@pytest.mark.parametrize("name, grid, xla", SWEEPS,
-                         ids=[f"{name}-{'xla' if xla else 'graph'}" for name, _, xla in SWEEPS])
+@pytest.mark.parametrize(
+    "name, grid, xla", SWEEPS, ids=[f"{name}-{'xla' if xla else 'graph'}" for name, _, xla in SWEEPS]
+)
 def test_every_copy_of_a_sweep_follows_its_own_single_run(small, name, grid, xla):
     sweep = training.sweep(name, small, epochs=2, batch_size=50, seeds=[0, 7], xla=xla, **grid)
     assert len(sweep.runs) == math.prod(len(v) for v in grid.values() if isinstance(v, list)) * 2
     for run in (sweep.runs[0], sweep.runs[-1]):  # copies that differ in every setting
         settings = {key: run.config[key] for key in grid}
-        alone = training.train(optimizers.create(name, **settings), small, epochs=2, batch_size=50,
-                               seed=run.config["seed"])
+        alone = training.train(
+            optimizers.create(name, **settings), small, epochs=2, batch_size=50, seed=run.config["seed"]
+        )
         np.testing.assert_allclose(run.step_loss, alone.step_loss, rtol=1e-5, atol=1e-6)
         for got, expected in zip(run.weights, alone.weights):
             np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
@@ -155,8 +158,10 @@ def test_every_copy_of_a_sweep_follows_its_own_single_run(small, name, grid, xla
 
 
 def test_copies_with_different_schedules_follow_their_own_schedule(small):
-    schedules = [keras.optimizers.schedules.ExponentialDecay(0.3, 5, 0.5),
-                 keras.optimizers.schedules.CosineDecay(0.0, 20, warmup_target=0.3, warmup_steps=8)]
+    schedules = [
+        keras.optimizers.schedules.ExponentialDecay(0.3, 5, 0.5),
+        keras.optimizers.schedules.CosineDecay(0.0, 20, warmup_target=0.3, warmup_steps=8),
+    ]
     sweep = training.sweep("sgd", small, epochs=2, batch_size=50, learning_rate=schedules)
     for run, schedule in zip(sweep.runs, schedules):
         alone = training.train(optimizers.create("sgd", learning_rate=schedule), small, epochs=2, batch_size=50)
@@ -179,21 +184,23 @@ def test_a_sweep_of_24_runs_costs_at_most_three_single_runs(mnist):
     """The issue's bar: 8 learning rates x 3 seeds on the MNIST-1D MLP, same epochs, one process
     (20 epochs, as in chapter 2)."""
     single = training.train(optimizers.create("sgd", learning_rate=0.1), mnist, epochs=20)
-    sweep = training.sweep("sgd", mnist, epochs=20, learning_rate=list(np.geomspace(0.01, 3.0, 8)),
-                           seeds=[0, 1, 2])
+    sweep = training.sweep("sgd", mnist, epochs=20, learning_rate=list(np.geomspace(0.01, 3.0, 8)), seeds=[0, 1, 2])
     assert len(sweep.runs) == 24 and not any(run.diverged for run in sweep.runs)
     ratio = sweep.wall_time / single.wall_time
     print(f"24-run sweep {sweep.wall_time:.2f} s, one run {single.wall_time:.2f} s, ratio {ratio:.2f}")
     assert ratio <= 3.0
 
 
-@pytest.mark.parametrize("optimizer, message", [
-    ("lamb", "trust ratio"),
-    (keras.optimizers.Lamb, "trust ratio"),
-    ("muon", "orthogonalises"),
-    ("adadelta", "Valid names"),
-    (keras.optimizers.SGD, "element-wise optimizers"),
-])
+@pytest.mark.parametrize(
+    "optimizer, message",
+    [
+        ("lamb", "trust ratio"),
+        (keras.optimizers.Lamb, "trust ratio"),
+        ("muon", "orthogonalises"),
+        ("adadelta", "Valid names"),
+        (keras.optimizers.SGD, "element-wise optimizers"),
+    ],
+)
 def test_sweep_refuses_optimizers_that_it_cannot_run_per_copy(small, optimizer, message):
     with pytest.raises((ValueError, TypeError), match=message):
         training.sweep(optimizer, small, epochs=1, learning_rate=[0.1, 0.2])
@@ -207,8 +214,7 @@ def test_sweep_refuses_clipping_by_norm_which_couples_copies(small, clipping):
 
 def test_sweep_allows_clipping_by_value_which_is_element_wise(small):
     sweep = training.sweep("sgd", small, epochs=1, batch_size=100, learning_rate=[0.1, 1.0], clipvalue=0.01)
-    alone = training.train(optimizers.create("sgd", learning_rate=1.0, clipvalue=0.01), small,
-                           epochs=1, batch_size=100)
+    alone = training.train(optimizers.create("sgd", learning_rate=1.0, clipvalue=0.01), small, epochs=1, batch_size=100)
     np.testing.assert_allclose(sweep.runs[1].step_loss, alone.step_loss, rtol=1e-5, atol=1e-6)
 
 
@@ -223,8 +229,9 @@ def test_sweep_names_the_copy_with_a_bad_hyperparameter(small):
 
 
 def test_range_test_raises_the_rate_geometrically_and_stops_when_the_loss_explodes(small):
-    result = training.lr_range_test(optimizers.create("sgd", learning_rate=0.1), small,
-                                    start=1e-3, stop=1e3, steps=60, batch_size=50)
+    result = training.lr_range_test(
+        optimizers.create("sgd", learning_rate=0.1), small, start=1e-3, stop=1e3, steps=60, batch_size=50
+    )
     n = len(result.learning_rates)
     assert 10 < n < 60  # stopped early, once the loss had blown up
     np.testing.assert_allclose(result.learning_rates, np.geomspace(1e-3, 1e3, 60)[:n], rtol=1e-9)
@@ -235,12 +242,12 @@ def test_range_test_raises_the_rate_geometrically_and_stops_when_the_loss_explod
 
 def test_range_test_changes_the_rate_the_optimizer_uses(small):
     """The losses must be those of a run whose schedule takes the same rates, step by step."""
-    result = training.lr_range_test(optimizers.create("sgd", learning_rate=0.1), small, start=0.5,
-                                    stop=1.0, steps=3, batch_size=50, mode="linear")
+    result = training.lr_range_test(
+        optimizers.create("sgd", learning_rate=0.1), small, start=0.5, stop=1.0, steps=3, batch_size=50, mode="linear"
+    )
     np.testing.assert_allclose(result.learning_rates, [0.5, 0.75, 1.0])
     same_rates = keras.optimizers.schedules.PiecewiseConstantDecay([0, 1], [0.5, 0.75, 1.0])
-    scheduled = training.train(optimizers.create("sgd", learning_rate=same_rates), small, epochs=1,
-                               batch_size=50)
+    scheduled = training.train(optimizers.create("sgd", learning_rate=same_rates), small, epochs=1, batch_size=50)
     np.testing.assert_allclose(result.losses, scheduled.step_loss[:3], rtol=1e-6)
 
 
@@ -259,8 +266,7 @@ def test_range_test_refuses_a_backwards_range():
 def test_a_linear_sweep_returns_weights_shaped_like_a_single_runs():
     problem = data.regression(n_samples=100, n_features=1, condition_number=1.0, seed=0)
     sweep = training.sweep("sgd", problem, epochs=2, batch_size=None, hidden=(), learning_rate=[0.1, 0.2])
-    alone = training.train(optimizers.create("sgd", learning_rate=0.2), problem, epochs=2,
-                           batch_size=None, hidden=())
+    alone = training.train(optimizers.create("sgd", learning_rate=0.2), problem, epochs=2, batch_size=None, hidden=())
     assert [w.shape for w in sweep.runs[1].weights] == [(1, 1), (1,)]
     for got, expected in zip(sweep.runs[1].weights, alone.weights):
         np.testing.assert_allclose(got, expected, rtol=1e-5)
@@ -278,8 +284,7 @@ def test_sweep_table_explains_settings_it_cannot_tabulate(small):
 def test_sweeps_choose_xla_for_large_work_only(small, monkeypatch):
     chosen = []
     original = training._compiled_epoch
-    monkeypatch.setattr(training, "_compiled_epoch",
-                        lambda *args: chosen.append(args[-1]) or original(*args))
+    monkeypatch.setattr(training, "_compiled_epoch", lambda *args: chosen.append(args[-1]) or original(*args))
     training.sweep("sgd", small, epochs=1, batch_size=100, learning_rate=[0.1, 0.2])  # 12 copy-steps
     monkeypatch.setattr(training, "XLA_THRESHOLD", 12)
     training.sweep("sgd", small, epochs=1, batch_size=100, learning_rate=[0.1, 0.2])
@@ -314,19 +319,26 @@ def test_a_sweep_times_each_of_its_epochs_within_its_wall_time(small):
 
 
 def _one_run(step_loss):
-    return training.Run(config={}, step_loss=np.array(step_loss, float), epochs={"loss": np.array([2.3])},
-                        wall_time=0.0, diverged_at=None)
+    return training.Run(
+        config={},
+        step_loss=np.array(step_loss, float),
+        epochs={"loss": np.array([2.3])},
+        wall_time=0.0,
+        diverged_at=None,
+    )
 
 
 def test_range_test_read_from_a_sweep_copy_equals_the_separate_range_test():
     mnist = data.mnist1d()
-    split = data.Split("part", mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:200], mnist.y_test[:200],
-                       classes=10)
+    split = data.Split(
+        "part", mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:200], mnist.y_test[:200], classes=10
+    )
     schedule = training.range_test_schedule(start=1e-3, stop=100.0, steps=40)
     sweep = training.sweep("sgd", split, epochs=4, batch_size=100, seeds=[0], learning_rate=[schedule, 0.1])
     from_sweep = training.range_test_of(sweep.runs[0], schedule)
-    separate = training.lr_range_test(optimizers.create("sgd", learning_rate=0.1), split, start=1e-3, stop=100.0,
-                                      steps=40)
+    separate = training.lr_range_test(
+        optimizers.create("sgd", learning_rate=0.1), split, start=1e-3, stop=100.0, steps=40
+    )
     assert len(from_sweep.losses) == len(separate.losses)
     np.testing.assert_allclose(from_sweep.learning_rates, separate.learning_rates, rtol=1e-6)
     np.testing.assert_allclose(from_sweep.losses[:-3], separate.losses[:-3], rtol=1e-4)
@@ -343,9 +355,6 @@ def test_range_test_helpers_refuse_bad_input():
         training.range_test_of(_one_run([]), training.range_test_schedule())
 
 
-
-
-
 def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_zero():
     schedule = training.warmup_cosine(0.03, 40, 400)
     rates = [float(schedule(step)) for step in (0, 20, 40, 220, 400, 500)]
@@ -356,13 +365,21 @@ def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_
         training.warmup_cosine(-1.0, 4, 40)
 
 
-
 def test_each_separate_run_follows_its_own_training_train_run(two_classes):
-    runs = training.train_separately({"lamb": (keras.optimizers.Lamb(learning_rate=0.01), 0),
-                                      "muon": (keras.optimizers.Muon(learning_rate=0.01), 3)},
-                                     two_classes, epochs=2, batch_size=50, hidden=(8,))
-    for label, optimizer, seed in (("lamb", keras.optimizers.Lamb(learning_rate=0.01), 0),
-                                   ("muon", keras.optimizers.Muon(learning_rate=0.01), 3)):
+    runs = training.train_separately(
+        {
+            "lamb": (keras.optimizers.Lamb(learning_rate=0.01), 0),
+            "muon": (keras.optimizers.Muon(learning_rate=0.01), 3),
+        },
+        two_classes,
+        epochs=2,
+        batch_size=50,
+        hidden=(8,),
+    )
+    for label, optimizer, seed in (
+        ("lamb", keras.optimizers.Lamb(learning_rate=0.01), 0),
+        ("muon", keras.optimizers.Muon(learning_rate=0.01), 3),
+    ):
         alone = training.train(optimizer, two_classes, epochs=2, batch_size=50, seed=seed, hidden=(8,))
         np.testing.assert_allclose(runs[label].step_loss, alone.step_loss, rtol=1e-5, atol=1e-6, err_msg=label)
         for got, expected in zip(runs[label].weights, alone.weights):
@@ -373,9 +390,13 @@ def test_each_separate_run_follows_its_own_training_train_run(two_classes):
 
 
 def test_a_separate_run_that_diverges_is_cut_by_the_same_rule_as_a_sweep(two_classes):
-    runs = training.train_separately({"calm": (keras.optimizers.SGD(learning_rate=0.1), 0),
-                                      "wild": (keras.optimizers.SGD(learning_rate=1e4), 0)},
-                                     two_classes, epochs=3, batch_size=50, hidden=(8,))
+    runs = training.train_separately(
+        {"calm": (keras.optimizers.SGD(learning_rate=0.1), 0), "wild": (keras.optimizers.SGD(learning_rate=1e4), 0)},
+        two_classes,
+        epochs=3,
+        batch_size=50,
+        hidden=(8,),
+    )
     wild = runs["wild"]
     assert wild.diverged and not runs["calm"].diverged
     assert len(wild.step_loss) == wild.diverged_at and np.all(wild.step_loss <= 1e6)

@@ -53,10 +53,14 @@ def test_gradient_descent_on_a_quadratic_contracts_as_theory_says():
 def test_learning_rate_above_two_over_L_diverges_and_the_step_is_reported():
     bowl = landscapes.quadratic(condition_number=10)
     threshold = theory.max_stable_learning_rate(bowl.curvatures)
-    runs = trajectories.run_many({
-        "below": optimizers.create("sgd", learning_rate=0.95 * threshold),
-        "above": optimizers.create("sgd", learning_rate=1.05 * threshold),
-    }, bowl, steps=400)
+    runs = trajectories.run_many(
+        {
+            "below": optimizers.create("sgd", learning_rate=0.95 * threshold),
+            "above": optimizers.create("sgd", learning_rate=1.05 * threshold),
+        },
+        bowl,
+        steps=400,
+    )
     assert runs["below"].diverged_at is None
     above = runs["above"]
     assert above.diverged_at is not None and 0 < above.diverged_at <= 400
@@ -66,11 +70,15 @@ def test_learning_rate_above_two_over_L_diverges_and_the_step_is_reported():
 
 def test_runs_in_one_compiled_loop_do_not_interfere():
     land = landscapes.saddle()
-    together = trajectories.run_many({
-        "sgd": optimizers.create("sgd", learning_rate=0.1),
-        "adam": optimizers.create("adam", learning_rate=0.1),
-        "explodes": optimizers.create("sgd", learning_rate=50.0),
-    }, land, steps=60)
+    together = trajectories.run_many(
+        {
+            "sgd": optimizers.create("sgd", learning_rate=0.1),
+            "adam": optimizers.create("adam", learning_rate=0.1),
+            "explodes": optimizers.create("sgd", learning_rate=50.0),
+        },
+        land,
+        steps=60,
+    )
     alone = trajectories.run(optimizers.create("adam", learning_rate=0.1), land, steps=60)
     np.testing.assert_array_equal(together["adam"].path, alone.path)
     assert together["explodes"].diverged and not together["sgd"].diverged
@@ -151,16 +159,24 @@ def test_unknown_landscape_is_refused_before_any_work():
 
 # --- run_noisy: many seeds of noisy gradients in one compiled loop ---
 
-FLAT = landscapes.Landscape(name="flat", formula="f = 0", fn=lambda x, y: 0.0 * x + 0.0 * y,
-                            minima=((0.0, 0.0),), min_value=0.0, start=(0.0, 0.0),
-                            x_range=(-1.0, 1.0), y_range=(-1.0, 1.0))
+FLAT = landscapes.Landscape(
+    name="flat",
+    formula="f = 0",
+    fn=lambda x, y: 0.0 * x + 0.0 * y,
+    minima=((0.0, 0.0),),
+    min_value=0.0,
+    start=(0.0, 0.0),
+    x_range=(-1.0, 1.0),
+    y_range=(-1.0, 1.0),
+)
 
 
 def test_noise_free_noisy_runs_each_follow_the_path_of_a_single_run():
     land = landscapes.rosenbrock()
     alone = trajectories.run(optimizers.create("adam", learning_rate=0.05), land, steps=40)
-    runs = trajectories.run_noisy(optimizers.create("adam", learning_rate=0.05), land, steps=40, runs=3,
-                                  gradient_noise=0.0)
+    runs = trajectories.run_noisy(
+        optimizers.create("adam", learning_rate=0.05), land, steps=40, runs=3, gradient_noise=0.0
+    )
     assert len(runs) == 3
     for run in runs:
         np.testing.assert_allclose(run.path, alone.path, rtol=1e-6, atol=1e-7)
@@ -170,8 +186,9 @@ def test_noise_free_noisy_runs_each_follow_the_path_of_a_single_run():
 def test_gradient_noise_has_the_stated_standard_deviation_independently_per_step_and_run():
     """On a flat landscape SGD only adds up noise: after k steps each coordinate is N(0, k (ησ)²)."""
     lr, sigma = 0.1, 2.0
-    runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=lr), FLAT, steps=25, runs=4000,
-                                  gradient_noise=sigma, seed=1)
+    runs = trajectories.run_noisy(
+        optimizers.create("sgd", learning_rate=lr), FLAT, steps=25, runs=4000, gradient_noise=sigma, seed=1
+    )
     for k in (5, 25):
         points = np.stack([run.path[k] for run in runs])
         np.testing.assert_allclose(points.std(axis=0), lr * sigma * np.sqrt(k), rtol=0.05, err_msg=f"step {k}")
@@ -182,8 +199,9 @@ def test_gradient_noise_has_the_stated_standard_deviation_independently_per_step
 
 def test_noisy_runs_are_reproducible_from_their_seed_and_differ_between_seeds():
     def ends(seed):
-        runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=0.05), "double_well", steps=30,
-                                      runs=4, gradient_noise=1.0, seed=seed)
+        runs = trajectories.run_noisy(
+            optimizers.create("sgd", learning_rate=0.05), "double_well", steps=30, runs=4, gradient_noise=1.0, seed=seed
+        )
         return np.stack([run.end for run in runs])
 
     first = ends(0)
@@ -197,8 +215,9 @@ def test_noise_carries_runs_over_the_double_well_barrier_that_plain_gradient_des
     barrier_x = well.saddle_points[0][0]
 
     def share_in_deep_well(noise):
-        runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=0.05), well, steps=600, runs=50,
-                                      gradient_noise=noise, seed=0)
+        runs = trajectories.run_noisy(
+            optimizers.create("sgd", learning_rate=0.05), well, steps=600, runs=50, gradient_noise=noise, seed=0
+        )
         return np.mean([run.end[0] < barrier_x for run in runs])
 
     assert share_in_deep_well(0.0) == 0.0
@@ -210,26 +229,31 @@ def test_a_decaying_learning_rate_settles_below_the_floor_of_a_constant_one():
     decaying = keras.optimizers.schedules.InverseTimeDecay(0.1, decay_steps=50, decay_rate=1.0)
     final = {}
     for label, rate in [("constant", 0.1), ("decaying", decaying)]:
-        runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=rate), bowl, steps=1500,
-                                      runs=200, gradient_noise=1.0, seed=2)
+        runs = trajectories.run_noisy(
+            optimizers.create("sgd", learning_rate=rate), bowl, steps=1500, runs=200, gradient_noise=1.0, seed=2
+        )
         final[label] = np.mean([run.losses[-1] for run in runs])
     assert final["decaying"] < 0.25 * final["constant"]
 
 
 def test_each_noisy_run_is_cut_at_its_own_divergence():
-    runs = trajectories.run_noisy(optimizers.create("sgd", learning_rate=0.21), "quadratic", steps=600,
-                                  runs=5, gradient_noise=1.0, seed=0)
+    runs = trajectories.run_noisy(
+        optimizers.create("sgd", learning_rate=0.21), "quadratic", steps=600, runs=5, gradient_noise=1.0, seed=0
+    )
     steps = [run.diverged_at for run in runs]
     assert all(step is not None for step in steps) and len(set(steps)) > 1
     for run in runs:
         assert len(run.path) == run.diverged_at and np.all(np.isfinite(run.path))
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ({"runs": 0}, "runs must be a whole number >= 1"),
-    ({"gradient_noise": -1.0}, r"gradient_noise must lie in \[0.0, inf\)"),
-    ({"seed": -3}, "seed must be a whole number >= 0"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"runs": 0}, "runs must be a whole number >= 1"),
+        ({"gradient_noise": -1.0}, r"gradient_noise must lie in \[0.0, inf\)"),
+        ({"seed": -3}, "seed must be a whole number >= 0"),
+    ],
+)
 def test_bad_noisy_run_settings_are_refused(arguments, message):
     with pytest.raises(ValueError, match=message):
         trajectories.run_noisy(optimizers.create("sgd"), "double_well", steps=5, **arguments)
@@ -263,11 +287,11 @@ def test_run_sweep_gives_each_row_the_path_run_gives_it_alone():
 
 
 def test_run_sweep_walks_the_grid_with_the_last_name_fastest():
-    swept = trajectories.run_sweep("sgd", "rosenbrock", steps=30, learning_rate=[1e-4, 2e-4],
-                                   momentum=[0.5, 0.9])
+    swept = trajectories.run_sweep("sgd", "rosenbrock", steps=30, learning_rate=[1e-4, 2e-4], momentum=[0.5, 0.9])
     for run, (rate, momentum) in zip(swept, [(1e-4, 0.5), (1e-4, 0.9), (2e-4, 0.5), (2e-4, 0.9)]):
-        alone = trajectories.run(optimizers.create("sgd", learning_rate=rate, momentum=momentum),
-                                 "rosenbrock", steps=30)
+        alone = trajectories.run(
+            optimizers.create("sgd", learning_rate=rate, momentum=momentum), "rosenbrock", steps=30
+        )
         np.testing.assert_allclose(run.path, alone.path, rtol=1e-5, atol=1e-6)
 
 
@@ -277,33 +301,43 @@ def test_run_sweep_refuses_optimizers_that_mix_the_rows():
 
 
 def test_follow_gradients_applies_the_given_gradients_step_by_step():
-    followed = trajectories.follow_gradients({"sgd": keras.optimizers.SGD(learning_rate=0.1),
-                                              "adam": keras.optimizers.Adam(learning_rate=0.01)},
-                                             np.ones(5), start=0.0)
+    followed = trajectories.follow_gradients(
+        {"sgd": keras.optimizers.SGD(learning_rate=0.1), "adam": keras.optimizers.Adam(learning_rate=0.01)},
+        np.ones(5),
+        start=0.0,
+    )
     assert followed["sgd"] == pytest.approx([0.0, -0.1, -0.2, -0.3, -0.4, -0.5])
     # With a constant gradient, bias-corrected Adam moves η per step (up to ε and float32 rounding).
     assert np.diff(followed["adam"]) == pytest.approx(np.full(5, -0.01), rel=1e-4)
 
 
 def test_follow_gradients_projects_onto_the_bounds_after_every_step():
-    followed = trajectories.follow_gradients({"sgd": keras.optimizers.SGD(learning_rate=1.0)},
-                                             np.array([-0.5, -0.5, -0.5, 1.0]), start=0.0, bounds=(-1.0, 0.8))
+    followed = trajectories.follow_gradients(
+        {"sgd": keras.optimizers.SGD(learning_rate=1.0)},
+        np.array([-0.5, -0.5, -0.5, 1.0]),
+        start=0.0,
+        bounds=(-1.0, 0.8),
+    )
     assert followed["sgd"] == pytest.approx([0.0, 0.5, 0.8, 0.8, -0.2])
 
 
 def test_follow_gradients_handles_weights_with_a_shape():
     gradients = np.array([[1.0, -2.0], [3.0, 0.0]])
-    followed = trajectories.follow_gradients({"sgd": keras.optimizers.SGD(learning_rate=0.5)}, gradients,
-                                             start=[1.0, 1.0])
+    followed = trajectories.follow_gradients(
+        {"sgd": keras.optimizers.SGD(learning_rate=0.5)}, gradients, start=[1.0, 1.0]
+    )
     assert followed["sgd"].shape == (3, 2)
     assert followed["sgd"][-1] == pytest.approx([-1.0, 2.0])
 
 
-@pytest.mark.parametrize("gradients, bounds, message", [
-    (np.array([]), None, "non-empty"),
-    (np.array([1.0, np.nan]), None, "finite"),
-    (np.ones(3), (1.0, -1.0), "low < high"),
-])
+@pytest.mark.parametrize(
+    "gradients, bounds, message",
+    [
+        (np.array([]), None, "non-empty"),
+        (np.array([1.0, np.nan]), None, "finite"),
+        (np.ones(3), (1.0, -1.0), "low < high"),
+    ],
+)
 def test_follow_gradients_refuses_bad_gradients_and_bounds(gradients, bounds, message):
     with pytest.raises(ValueError, match=message):
         trajectories.follow_gradients({"sgd": keras.optimizers.SGD()}, gradients, bounds=bounds)

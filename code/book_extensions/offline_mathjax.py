@@ -22,8 +22,7 @@ def mathjax_source() -> pathlib.Path:
         import mathjax
     except ImportError as error:
         raise ImportError(
-            "offline_mathjax needs MathJax's files: pip install django-static-mathjax "
-            "(see requirements.txt)"
+            "offline_mathjax needs MathJax's files: pip install django-static-mathjax (see requirements.txt)"
         ) from error
     source = pathlib.Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
     if not (source / SCRIPT).exists():

@@ -12,8 +12,11 @@ attributes) from each page's script list, keeping the first.
 def _key(script) -> tuple:
     """What makes two scripts the same; an inline one has filename None or "" (both occur)."""
     attributes = getattr(script, "attributes", {})
-    return (getattr(script, "filename", None) or "", getattr(script, "priority", 500),
-            tuple(sorted((name, str(value)) for name, value in attributes.items())))
+    return (
+        getattr(script, "filename", None) or "",
+        getattr(script, "priority", 500),
+        tuple(sorted((name, str(value)) for name, value in attributes.items())),
+    )
 
 
 def drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:

@@ -15,9 +15,7 @@ def choose(kind: str, name: str, valid) -> str:
         raise TypeError(f"{kind} must be given by name (a string); got {name!r}.")
     key = name.lower()
     if key not in valid:
-        raise ValueError(
-            f"Unknown {kind} {name!r}. Valid names: {', '.join(sorted(valid))}."
-        )
+        raise ValueError(f"Unknown {kind} {name!r}. Valid names: {', '.join(sorted(valid))}.")
     return key
 
 
@@ -57,9 +55,7 @@ def point_2d(name: str, value) -> np.ndarray:
     """A finite point (x, y) as a float32 array of shape (2,)."""
     array = np.asarray(value, dtype=np.float64)
     if array.shape != (2,):
-        raise ValueError(
-            f"{name} must be a point (x, y) of shape (2,); got shape {array.shape}."
-        )
+        raise ValueError(f"{name} must be a point (x, y) of shape (2,); got shape {array.shape}.")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite; got {array.tolist()}.")
     return array.astype(np.float32)
@@ -69,9 +65,7 @@ def finite_path(label: str, path) -> np.ndarray:
     """An array of points of shape (n, 2) with no NaN or infinity."""
     array = np.asarray(path, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != 2 or len(array) == 0:
-        raise ValueError(
-            f"path {label!r} must have shape (steps, 2); got shape {array.shape}."
-        )
+        raise ValueError(f"path {label!r} must have shape (steps, 2); got shape {array.shape}.")
     bad = ~np.all(np.isfinite(array), axis=1)
     if bad.any():
         first = int(np.argmax(bad))

@@ -29,8 +29,14 @@ from . import optimizers as _optimizers
 from . import results as _results
 
 __all__ = [
-    "StochasticQuadratic", "LeastSquares", "StackedRun", "haar_rotation", "stochastic_quadratic",
-    "wilson_classification", "run_stacked", "classification_error",
+    "StochasticQuadratic",
+    "LeastSquares",
+    "StackedRun",
+    "haar_rotation",
+    "stochastic_quadratic",
+    "wilson_classification",
+    "run_stacked",
+    "classification_error",
 ]
 
 
@@ -140,8 +146,11 @@ class StochasticQuadratic:
         scale[coordinate] = factor
         hessian = self.hessian * scale[:, None] * scale[None, :]
         return StochasticQuadratic(
-            name=f"{self.name}, coordinate {coordinate} × {factor:g}", hessian=hessian,
-            eigenvalues=np.linalg.eigvalsh(hessian), x_train=self.x_train / scale, x_test=self.x_test / scale,
+            name=f"{self.name}, coordinate {coordinate} × {factor:g}",
+            hessian=hessian,
+            eigenvalues=np.linalg.eigvalsh(hessian),
+            x_train=self.x_train / scale,
+            x_test=self.x_test / scale,
             start=self.start / scale,
         )
 
@@ -167,8 +176,9 @@ class StochasticQuadratic:
         return gradient, losses
 
 
-def stochastic_quadratic(dim: int = 100, n_train: int = 1000, n_test: int = 1000, noise: float = 0.6,
-                         seed: int = 42) -> StochasticQuadratic:
+def stochastic_quadratic(
+    dim: int = 100, n_train: int = 1000, n_test: int = 1000, noise: float = 0.6, seed: int = 42
+) -> StochasticQuadratic:
     r"""DeepOBS's ``quadratic_deep``, drawn with our own seeded generator.
 
     The Hessian :math:`Q = R^\top\mathrm{diag}(\lambda)R` has 90 eigenvalues uniform in
@@ -190,8 +200,11 @@ def stochastic_quadratic(dim: int = 100, n_train: int = 1000, n_test: int = 1000
     hessian = rotation.T @ np.diag(eigenvalues) @ rotation
     hessian = 0.5 * (hessian + hessian.T)  # exactly symmetric
     return StochasticQuadratic(
-        name=f"stochastic quadratic ({dim}-D)", hessian=hessian, eigenvalues=eigenvalues,
-        x_train=noise * rng.standard_normal((n_train, dim)), x_test=noise * rng.standard_normal((n_test, dim)),
+        name=f"stochastic quadratic ({dim}-D)",
+        hessian=hessian,
+        eigenvalues=eigenvalues,
+        x_train=noise * rng.standard_normal((n_train, dim)),
+        x_test=noise * rng.standard_normal((n_test, dim)),
         start=np.ones(dim),
     )
 
@@ -262,18 +275,25 @@ def wilson_classification(n_train: int = 100, n_test: int = 1000, p: float = 0.6
     y_train = np.where(rng.random(n_train) < p, 1.0, -1.0)
     y_test = np.where(rng.random(n_test) < p, 1.0, -1.0)
     if y_train.sum() <= 0:
-        raise ValueError(f"this draw has {int((y_train > 0).sum())} labels +1 and {int((y_train < 0).sum())} "
-                         f"labels −1; the construction needs more +1: raise n_train or p, or change seed.")
+        raise ValueError(
+            f"this draw has {int((y_train > 0).sum())} labels +1 and {int((y_train < 0).sum())} "
+            f"labels −1; the construction needs more +1: raise n_train or p, or change seed."
+        )
     dim = 3 + 5 * n_train
     x_train = np.zeros((n_train, dim))
     x_train[:, 0], x_train[:, 1:3] = y_train, 1.0
     for i, label in enumerate(y_train):  # 0-based: columns 3 + 5i, …, 3 + 5i + 2(1 − y_i)
         first = 3 + 5 * i
-        x_train[i, first: first + 1 + int(2 * (1 - label))] = 1.0
+        x_train[i, first : first + 1 + int(2 * (1 - label))] = 1.0
     x_test = np.zeros((n_test, dim))
     x_test[:, 0], x_test[:, 1:3] = y_test, 1.0
-    return LeastSquares(name=f"Wilson et al. classification (n = {n_train}, p = {p:g})",
-                        x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return LeastSquares(
+        name=f"Wilson et al. classification (n = {n_train}, p = {p:g})",
+        x_train=x_train,
+        y_train=y_train,
+        x_test=x_test,
+        y_test=y_test,
+    )
 
 
 def classification_error(x, y, w) -> float:
@@ -319,8 +339,16 @@ class StackedRun:
         return float(values.max() if _results.higher_is_better(metric) else values.min())
 
 
-def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), seeds=(0,),
-                max_loss: float | None = None, record_every: int = 1) -> list:
+def run_stacked(
+    problem,
+    optimizers: dict,
+    *,
+    steps: int,
+    batch_sizes=(None,),
+    seeds=(0,),
+    max_loss: float | None = None,
+    record_every: int = 1,
+) -> list:
     """Minimise ``problem`` with every optimizer, hyperparameter, batch size and seed, in one compiled loop.
 
     Args:
@@ -353,8 +381,10 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
     import tensorflow as tf
 
     if not hasattr(problem, "_stacked"):
-        raise TypeError(f"problem must come from optlab.benchmarks (stochastic_quadratic, "
-                        f"wilson_classification); got {type(problem).__name__}.")
+        raise TypeError(
+            f"problem must come from optlab.benchmarks (stochastic_quadratic, "
+            f"wilson_classification); got {type(problem).__name__}."
+        )
     if not isinstance(optimizers, dict) or not optimizers:
         raise ValueError("optimizers must map at least one label to (name, hyperparameters).")
     steps = _validation.whole_number("steps", steps, minimum=1)
@@ -369,8 +399,7 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
     if isinstance(problem, LeastSquares) and batch_sizes != [None]:
         raise ValueError("a LeastSquares problem is trained full-batch: leave batch_sizes at (None,).")
     n_train = len(problem.x_train)
-    batch_sizes = [n_train if b is None else _validation.whole_number("batch_size", b, minimum=1)
-                   for b in batch_sizes]
+    batch_sizes = [n_train if b is None else _validation.whole_number("batch_size", b, minimum=1) for b in batch_sizes]
     streams = [(b, s) for b in batch_sizes for s in seeds]
 
     groups = []  # (label, class, [(combo, stream index)])
@@ -446,11 +475,13 @@ def run_stacked(problem, optimizers: dict, *, steps: int, batch_sizes=(None,), s
             cut = _results.divergence_step(np.stack(list(losses.values()), axis=1), bound)
             diverged_at = None if cut is None else cut * record_every
             batch_size, seed = streams[stream]
-            runs.append(StackedRun(
-                label=label,
-                config={"optimizer": cls.__name__, **combo, "batch_size": batch_size, "seed": seed},
-                losses={name: values[:cut] for name, values in losses.items()},
-                weights=final[r] if diverged_at is None else np.full_like(final[r], np.nan),
-                diverged_at=diverged_at,
-            ))
+            runs.append(
+                StackedRun(
+                    label=label,
+                    config={"optimizer": cls.__name__, **combo, "batch_size": batch_size, "seed": seed},
+                    losses={name: values[:cut] for name, values in losses.items()},
+                    weights=final[r] if diverged_at is None else np.full_like(final[r], np.nan),
+                    diverged_at=diverged_at,
+                )
+            )
     return runs

@@ -30,8 +30,16 @@ from keras import ops
 from . import _validation
 from . import training as _training
 
-__all__ = ["one_step", "mlp_accuracy", "schedule_free_average", "schedule_free_adamw_steps", "StackedMuon",
-           "StackedAdafactor", "StackedScheduleFreeAdamW", "stacked_sweep"]
+__all__ = [
+    "one_step",
+    "mlp_accuracy",
+    "schedule_free_average",
+    "schedule_free_adamw_steps",
+    "StackedMuon",
+    "StackedAdafactor",
+    "StackedScheduleFreeAdamW",
+    "stacked_sweep",
+]
 
 
 def one_step(optimizer, data, *, layer_sizes=(40, 100, 100, 10), seed: int = 0, batch: int = 100):
@@ -71,8 +79,10 @@ def mlp_accuracy(weights, data, part: str = "validation", layer_sizes=(40, 100, 
     model = _training.mlp(layer_sizes, 0)
     shapes = [tuple(w.shape) for w in model.get_weights()]
     if [tuple(np.shape(w)) for w in weights] != shapes:
-        raise ValueError(f"weights must have the shapes of an MLP {tuple(layer_sizes)}: {shapes}; "
-                         f"got {[tuple(np.shape(w)) for w in weights]}.")
+        raise ValueError(
+            f"weights must have the shapes of an MLP {tuple(layer_sizes)}: {shapes}; "
+            f"got {[tuple(np.shape(w)) for w in weights]}."
+        )
     model.set_weights(weights)
     return float(np.mean(np.argmax(model(x), axis=1) == y))
 
@@ -102,8 +112,9 @@ def schedule_free_average(optimizer, copy: int | None = None) -> list:
     uniform mean of :math:`z_1, \dots, z_t`.
     """
     if not isinstance(optimizer, keras.optimizers.ScheduleFreeAdamW):
-        raise TypeError(f"schedule_free_average needs a keras.optimizers.ScheduleFreeAdamW; "
-                        f"got {type(optimizer).__name__}.")
+        raise TypeError(
+            f"schedule_free_average needs a keras.optimizers.ScheduleFreeAdamW; got {type(optimizer).__name__}."
+        )
     if not optimizer.built:
         raise ValueError("the optimizer has no state yet: train with it first.")
     stacked = isinstance(optimizer, StackedScheduleFreeAdamW)
@@ -120,8 +131,16 @@ def schedule_free_average(optimizer, copy: int | None = None) -> list:
     return [x[copy][0] if x.shape[1] == 1 else x[copy] for x in average]  # a stacked bias is (copies, 1, units)
 
 
-def schedule_free_adamw_steps(start, gradients, *, learning_rate: float = 0.0025, beta_1: float = 0.9,
-                              beta_2: float = 0.999, epsilon: float = 1e-8, as_keras: bool = True) -> dict:
+def schedule_free_adamw_steps(
+    start,
+    gradients,
+    *,
+    learning_rate: float = 0.0025,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-8,
+    as_keras: bool = True,
+) -> dict:
     r"""Schedule-free AdamW in float64 NumPy on a fixed sequence of gradients (no warm-up, no decay).
 
     Each step, with :math:`g` the gradient given for the current :math:`y`:
@@ -152,13 +171,15 @@ def schedule_free_adamw_steps(start, gradients, *, learning_rate: float = 0.0025
     y = np.asarray(start, dtype=np.float64)
     gradients = np.asarray(gradients, dtype=np.float64)
     if gradients.shape[1:] != y.shape:
-        raise ValueError(f"gradients must have shape (steps, *start.shape) = (steps, {', '.join(map(str, y.shape))}); "
-                         f"got {gradients.shape}.")
+        raise ValueError(
+            f"gradients must have shape (steps, *start.shape) = (steps, {', '.join(map(str, y.shape))}); "
+            f"got {gradients.shape}."
+        )
     z, x, v = y.copy(), y.copy(), np.zeros_like(y)
     ys, zs, xs = [y], [z], [x]
     for t, g in enumerate(gradients, start=1):
         v = v + (g * g - v) * (1 - beta_2)
-        z_new = z - learning_rate * g / (np.sqrt(v / (1 - beta_2 ** t)) + epsilon)
+        z_new = z - learning_rate * g / (np.sqrt(v / (1 - beta_2**t)) + epsilon)
         x_previous = (y - (1 - beta_1) * (z_new if as_keras else z)) / beta_1
         x = (1 - 1 / t) * x_previous + z_new / t
         z = z_new
@@ -168,6 +189,7 @@ def schedule_free_adamw_steps(start, gradients, *, learning_rate: float = 0.0025
 
 
 # --- Keras's tensor-wise optimizers for stacked copies -----------------------------------------------
+
 
 class _PerCopyRates:
     """One learning rate per stacked copy: the first axis of every variable indexes the copies.
@@ -185,16 +207,20 @@ class _PerCopyRates:
         super().__init__(learning_rate=1.0, **kwargs)
         for name in ("weight_decay", "adam_weight_decay"):
             if getattr(self, name, None):
-                raise ValueError(f"{type(self).__name__} takes no {name}: Keras applies it with the optimizer's "
-                                 f"single learning rate, not each copy's. Pass {name}=0.")
+                raise ValueError(
+                    f"{type(self).__name__} takes no {name}: Keras applies it with the optimizer's "
+                    f"single learning rate, not each copy's. Pass {name}=0."
+                )
         self.rates = rates
 
     def build(self, variables):
         for variable in variables:
             if len(variable.shape) < 2 or variable.shape[0] != len(self.rates):
-                raise ValueError(f"variable {variable.name} of shape {tuple(variable.shape)} should hold "
-                                 f"{len(self.rates)} copies on its first axis (one per rate), as "
-                                 f"optlab.training.stacked_mlp makes them.")
+                raise ValueError(
+                    f"variable {variable.name} of shape {tuple(variable.shape)} should hold "
+                    f"{len(self.rates)} copies on its first axis (one per rate), as "
+                    f"optlab.training.stacked_mlp makes them."
+                )
         super().build(variables)
 
     def update_step(self, gradient, variable, learning_rate):
@@ -248,8 +274,17 @@ class StackedScheduleFreeAdamW(_PerCopyRates, keras.optimizers.ScheduleFreeAdamW
     """
 
 
-def stacked_sweep(optimizer, data, *, learning_rate, seeds=(0,), batch_size: int = 100, epochs: int,
-                  hidden=(100, 100), **hyperparameters) -> tuple:
+def stacked_sweep(
+    optimizer,
+    data,
+    *,
+    learning_rate,
+    seeds=(0,),
+    batch_size: int = 100,
+    epochs: int,
+    hidden=(100, 100),
+    **hyperparameters,
+) -> tuple:
     """Train ``optimizer`` (a stacked class) at every rate × every seed at once: ``(runs, the optimizer)``.
 
     ``optimizer`` is :class:`StackedMuon`, :class:`StackedAdafactor`,
@@ -267,10 +302,15 @@ def stacked_sweep(optimizer, data, *, learning_rate, seeds=(0,), batch_size: int
     """
     from . import results
 
-    if not (isinstance(optimizer, type) and issubclass(optimizer, keras.optimizers.Optimizer)
-            and optimizer.__name__.startswith("Stacked")):
-        raise TypeError(f"optimizer must be one of optlab's stacked optimizer classes (StackedMuon, "
-                        f"StackedAdafactor, StackedScheduleFreeAdamW, scale.StackedLamb); got {optimizer!r}.")
+    if not (
+        isinstance(optimizer, type)
+        and issubclass(optimizer, keras.optimizers.Optimizer)
+        and optimizer.__name__.startswith("Stacked")
+    ):
+        raise TypeError(
+            f"optimizer must be one of optlab's stacked optimizer classes (StackedMuon, "
+            f"StackedAdafactor, StackedScheduleFreeAdamW, scale.StackedLamb); got {optimizer!r}."
+        )
     if not hasattr(data, "x_train") or not data.classes:
         raise TypeError(f"data must be a classification optlab.data.Split; got {type(data).__name__}.")
     rates = [_validation.positive_number("learning_rate", r) for r in np.atleast_1d(learning_rate)]
@@ -283,15 +323,21 @@ def stacked_sweep(optimizer, data, *, learning_rate, seeds=(0,), batch_size: int
     stepper = optimizer([rate for rate, _ in configs], **hyperparameters)
     weights = model.trainable_variables
     stepper.build(weights)
-    order = np.stack([_training.batch_order(len(data.x_train), batch_size, epochs, seed).reshape(-1, batch_size)
-                      for _, seed in configs], axis=1)  # (steps, copies, batch)
+    order = np.stack(
+        [
+            _training.batch_order(len(data.x_train), batch_size, epochs, seed).reshape(-1, batch_size)
+            for _, seed in configs
+        ],
+        axis=1,
+    )  # (steps, copies, batch)
     x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.int32)
 
     def step(k, losses, order):
         with tf.GradientTape() as tape:
             logits = model(tf.gather(x, order[k]))
-            per_copy = ops.mean(ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits,
-                                                                    from_logits=True), axis=-1)
+            per_copy = ops.mean(
+                ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits, from_logits=True), axis=-1
+            )
             total = ops.sum(per_copy)  # copy c's gradient is that of its own mean loss
         stepper.apply_gradients(zip(tape.gradient(total, weights), weights))
         return k + 1, losses.write(k, per_copy), order
@@ -303,7 +349,8 @@ def stacked_sweep(optimizer, data, *, learning_rate, seeds=(0,), batch_size: int
     step_loss = tf.function(train, autograph=False)(tf.constant(order)).numpy().astype(np.float64)
     evaluation = {}
     parts = ([("val", data.x_val, data.y_val)] if getattr(data, "x_val", None) is not None else []) + [
-        ("test", data.x_test, data.y_test)]
+        ("test", data.x_test, data.y_test)
+    ]
     for prefix, px, py in parts:
         logits = np.asarray(model(np.broadcast_to(px, (len(configs), *px.shape)).astype(np.float32)))
         shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -315,11 +362,24 @@ def stacked_sweep(optimizer, data, *, learning_rate, seeds=(0,), batch_size: int
     runs = []
     for c, (rate, seed) in enumerate(configs):
         diverged_at = results.divergence_step(step_loss[:, c])
-        record = {"loss": np.array([step_loss[-steps_per_epoch:, c].mean()]),
-                  **{name: np.array([values[c]]) for name, values in evaluation.items()}}
-        runs.append(results.Run(
-            config={"optimizer": optimizer.__name__, "learning_rate": rate, "seed": seed, "epochs": epochs,
-                    "batch_size": batch_size, **hyperparameters},
-            step_loss=step_loss[:diverged_at, c], epochs=record, diverged_at=diverged_at,
-            weights=[w[c][0] if w.shape[1] == 1 else w[c] for w in final]))
+        record = {
+            "loss": np.array([step_loss[-steps_per_epoch:, c].mean()]),
+            **{name: np.array([values[c]]) for name, values in evaluation.items()},
+        }
+        runs.append(
+            results.Run(
+                config={
+                    "optimizer": optimizer.__name__,
+                    "learning_rate": rate,
+                    "seed": seed,
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    **hyperparameters,
+                },
+                step_loss=step_loss[:diverged_at, c],
+                epochs=record,
+                diverged_at=diverged_at,
+                weights=[w[c][0] if w.shape[1] == 1 else w[c] for w in final],
+            )
+        )
     return runs, stepper

@@ -56,6 +56,7 @@ def _first_difference(got, expected, rtol, atol, plural: bool = False) -> str | 
     The sentence continues a subject ("the output ...", or with ``plural``
     "the weights ..."), so its verbs agree with it.
     """
+
     def verb(singular, many):
         return many if plural else singular
 
@@ -79,9 +80,18 @@ def _first_difference(got, expected, rtol, atol, plural: bool = False) -> str | 
     return f"{verb('differs', 'differ')}{where}: got {got[index]:.6g}, expected {expected[index]:.6g}{count}"
 
 
-def check_function(function, reference, inputs=None, *, n_random: int = 5, shape=(3,),
-                   seed: int = 0, rtol: float = 1e-5, atol: float = 1e-7,
-                   name: str | None = None) -> CheckResult:
+def check_function(
+    function,
+    reference,
+    inputs=None,
+    *,
+    n_random: int = 5,
+    shape=(3,),
+    seed: int = 0,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    name: str | None = None,
+) -> CheckResult:
     """Compare ``function(*args)`` with ``reference(*args)`` for each argument tuple.
 
     ``inputs`` is a list of argument tuples; without it, ``n_random`` tuples of
@@ -105,24 +115,34 @@ def check_function(function, reference, inputs=None, *, n_random: int = 5, shape
         try:
             got = function(*args)
         except Exception as error:  # the learner's code: report, don't crash the notebook
-            return CheckResult(False, f"{name} raised {type(error).__name__}: {error} "
-                                      f"on input {number} {_describe(args)}.")
+            return CheckResult(
+                False, f"{name} raised {type(error).__name__}: {error} on input {number} {_describe(args)}."
+            )
         outputs = zip(got, expected) if isinstance(expected, tuple) else [(got, expected)]
         if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
-            return CheckResult(False, f"{name} should return {len(expected)} values; "
-                                      f"on input {number} it returned {_count(got)}.")
+            return CheckResult(
+                False, f"{name} should return {len(expected)} values; on input {number} it returned {_count(got)}."
+            )
         for position, (one, other) in enumerate(outputs):
             difference = _first_difference(one, other, rtol, atol)
             if difference:
                 part = f"output {position} " if isinstance(expected, tuple) else "the output "
-                return CheckResult(False, f"{name}: on input {number} {_describe(args)}, "
-                                          f"{part}{difference}.")
+                return CheckResult(False, f"{name}: on input {number} {_describe(args)}, {part}{difference}.")
     return CheckResult(True, f"{name} matches the reference on all {len(inputs)} inputs.")
 
 
-def check_update_rule(step, optimizer, *, steps: int = 5, shape=(4,), seed: int = 0,
-                      state=None, rtol: float = 1e-5, atol: float = 1e-6,
-                      name: str | None = None) -> CheckResult:
+def check_update_rule(
+    step,
+    optimizer,
+    *,
+    steps: int = 5,
+    shape=(4,),
+    seed: int = 0,
+    state=None,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    name: str | None = None,
+) -> CheckResult:
     """Compare a hand-written update rule with a Keras optimizer, step by step.
 
     ``step(w, g, state)`` takes the weights and gradient (NumPy arrays of
@@ -138,8 +158,10 @@ def check_update_rule(step, optimizer, *, steps: int = 5, shape=(4,), seed: int 
     if not callable(step):
         raise TypeError("step must be a function step(w, g, state) -> (new_w, new_state).")
     if not isinstance(optimizer, keras.optimizers.Optimizer) or optimizer.built:
-        raise TypeError("optimizer must be a fresh Keras optimizer, for example "
-                        "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9).")
+        raise TypeError(
+            "optimizer must be a fresh Keras optimizer, for example "
+            "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)."
+        )
     steps = _validation.whole_number("steps", steps, minimum=1)
     name = name or getattr(step, "__name__", "your step")
     rng = np.random.default_rng(seed)
@@ -156,13 +178,19 @@ def check_update_rule(step, optimizer, *, steps: int = 5, shape=(4,), seed: int 
         except Exception as error:
             return CheckResult(False, f"{name} raised {type(error).__name__} at step {k}: {error}.")
         if not isinstance(result, tuple) or len(result) != 2:
-            return CheckResult(False, f"{name} must return (new_w, new_state); at step {k} it "
-                                      f"returned {_count(result)}.")
+            return CheckResult(
+                False, f"{name} must return (new_w, new_state); at step {k} it returned {_count(result)}."
+            )
         difference = _first_difference(result[0], expected, rtol, atol, plural=True)
         if difference:
-            hint = " (the first step already differs: check the update itself)" if k == 1 else (
-                " (step 1 matched, so the first update is right: check what changes from step to "
-                "step, the state you carry over or a term that depends on the step number)")
+            hint = (
+                " (the first step already differs: check the update itself)"
+                if k == 1
+                else (
+                    " (step 1 matched, so the first update is right: check what changes from step to "
+                    "step, the state you carry over or a term that depends on the step number)"
+                )
+            )
             return CheckResult(False, f"{name}: after step {k} the weights {difference}{hint}.")
         w, state = np.asarray(result[0], dtype=np.float64), result[1]
     return CheckResult(True, f"{name} follows {type(optimizer).__name__} for all {steps} steps.")
@@ -191,8 +219,9 @@ def _count(result) -> str:
     return f"{len(result)} values" if isinstance(result, tuple) else f"a {type(result).__name__}"
 
 
-def check_against_keras(name: str, settings: dict, landscape, *, steps: int = 300,
-                        atol: float = 1e-6, **common) -> CheckResult:
+def check_against_keras(
+    name: str, settings: dict, landscape, *, steps: int = 300, atol: float = 1e-6, **common
+) -> CheckResult:
     """Run optlab's and Keras's optimizer ``name`` side by side on ``landscape``, per setting.
 
     ``settings`` maps a label to hyperparameters (``{"plain": {}, "centered":
@@ -204,14 +233,22 @@ def check_against_keras(name: str, settings: dict, landscape, *, steps: int = 30
     from . import optimizers
 
     if not isinstance(settings, dict) or not settings:
-        raise ValueError("settings must map at least one label to a dict of hyperparameters, "
-                         "e.g. {'defaults': {}}.")
-    pairs = {label: tuple(optimizers.create(name, implementation=implementation, **{**common, **hyper})
-                          for implementation in ("optlab", "keras"))
-             for label, hyper in settings.items()}
-    return _compare_paths(pairs, landscape, steps, atol, ("optlab's run", "Keras's"),
-                          (f"optlab's {name} follows Keras's",
-                           f"optlab's {name} departs from Keras's by more than {atol:g}"))
+        raise ValueError("settings must map at least one label to a dict of hyperparameters, e.g. {'defaults': {}}.")
+    pairs = {
+        label: tuple(
+            optimizers.create(name, implementation=implementation, **{**common, **hyper})
+            for implementation in ("optlab", "keras")
+        )
+        for label, hyper in settings.items()
+    }
+    return _compare_paths(
+        pairs,
+        landscape,
+        steps,
+        atol,
+        ("optlab's run", "Keras's"),
+        (f"optlab's {name} follows Keras's", f"optlab's {name} departs from Keras's by more than {atol:g}"),
+    )
 
 
 def check_same_paths(pairs: dict, landscape, *, steps: int = 300, atol: float = 1e-6) -> CheckResult:
@@ -230,14 +267,22 @@ def check_same_paths(pairs: dict, landscape, *, steps: int = 300, atol: float = 
     if not isinstance(pairs, dict) or not pairs:
         raise ValueError("pairs must map at least one label to (ours, reference), two fresh optimizers.")
     for label, pair in pairs.items():
-        if not (isinstance(pair, tuple) and len(pair) == 2
-                and all(isinstance(o, keras.optimizers.Optimizer) for o in pair)):
-            raise TypeError(f"pairs[{label!r}] must be a tuple (ours, reference) of two Keras "
-                            f"optimizers; got {pair!r}.")
+        if not (
+            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(o, keras.optimizers.Optimizer) for o in pair)
+        ):
+            raise TypeError(
+                f"pairs[{label!r}] must be a tuple (ours, reference) of two Keras optimizers; got {pair!r}."
+            )
         if pair[0] is pair[1]:
             raise ValueError(f"pairs[{label!r}] holds the same optimizer twice; make two.")
-    return _compare_paths(pairs, landscape, steps, atol, ("ours", "the reference"),
-                          ("the paths agree", f"the paths differ by more than {atol:g}"))
+    return _compare_paths(
+        pairs,
+        landscape,
+        steps,
+        atol,
+        ("ours", "the reference"),
+        ("the paths agree", f"the paths differ by more than {atol:g}"),
+    )
 
 
 def _compare_paths(pairs, landscape, steps, atol, sides, heads) -> CheckResult:
@@ -251,22 +296,31 @@ def _compare_paths(pairs, landscape, steps, atol, sides, heads) -> CheckResult:
 
     landscape = landscapes.get(landscape)
     steps = _validation.whole_number("steps", steps, minimum=1)
-    runs = trajectories.run_many({(label, side): pair[index] for label, pair in pairs.items()
-                                  for side, index in (("reference", 1), ("ours", 0))},
-                                 landscape, steps=steps)
+    runs = trajectories.run_many(
+        {
+            (label, side): pair[index]
+            for label, pair in pairs.items()
+            for side, index in (("reference", 1), ("ours", 0))
+        },
+        landscape,
+        steps=steps,
+    )
     width = max(len(str(label)) for label in pairs)
     lines, passed = [], True
     for label in pairs:
         ours, theirs = runs[(label, "ours")], runs[(label, "reference")]
         if ours.path.shape != theirs.path.shape:
             passed = False
-            lines.append(f"{label!s:{width}}: {sides[0]} stopped at step {len(ours.path) - 1}, "
-                         f"{sides[1]} at step {len(theirs.path) - 1}")
+            lines.append(
+                f"{label!s:{width}}: {sides[0]} stopped at step {len(ours.path) - 1}, "
+                f"{sides[1]} at step {len(theirs.path) - 1}"
+            )
             continue
         largest = float(np.max(np.abs(ours.path - theirs.path)))
         passed = passed and largest <= atol
         verdict = "paths equal to the bit" if largest == 0 else f"largest difference {largest:.1e}"
         lines.append(f"{label!s:{width}}: {verdict}")
     head = f"{heads[0]} for {steps} steps on {landscape.name}" if passed else heads[1]
-    return CheckResult(passed, head + ":\n  " + "\n  ".join(lines),
-                       runs={label: runs[(label, "reference")] for label in pairs})
+    return CheckResult(
+        passed, head + ":\n  " + "\n  ".join(lines), runs={label: runs[(label, "reference")] for label in pairs}
+    )

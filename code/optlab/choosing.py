@@ -27,8 +27,16 @@ import numpy as np
 
 from . import _validation
 
-__all__ = ["VERDICT_COLORS", "Branch", "Question", "plot_branches", "plot_decisions",
-           "SYMPTOMS", "Diagnosis", "diagnose"]
+__all__ = [
+    "VERDICT_COLORS",
+    "Branch",
+    "Question",
+    "plot_branches",
+    "plot_decisions",
+    "SYMPTOMS",
+    "Diagnosis",
+    "diagnose",
+]
 
 #: Box colours by verdict: green holds, amber partly, red does not hold, grey untested here.
 VERDICT_COLORS = {
@@ -90,8 +98,8 @@ class Question:
 
 
 _LINE = 0.36  # height of one line of text, in axis units (the figure is 10 units wide)
-_PAD = 0.25   # space inside a box above and below its text
-_GAP = 0.55   # vertical space between boxes, where the arrows go
+_PAD = 0.25  # space inside a box above and below its text
+_GAP = 0.55  # vertical space between boxes, where the arrows go
 _INCH = 0.62  # inches per axis unit
 
 
@@ -119,12 +127,28 @@ def _box(ax, x, top, width, lines, color, bold_first=False, fontsize=9, height=N
 
     text_height = len(lines) * _LINE
     height = text_height + 2 * _PAD if height is None else max(height, text_height + 2 * _PAD)
-    ax.add_patch(FancyBboxPatch((x, top - height), width, height, boxstyle="round,pad=0,rounding_size=0.15",
-                                facecolor=color, edgecolor="#555555", linewidth=0.8))
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, top - height),
+            width,
+            height,
+            boxstyle="round,pad=0,rounding_size=0.15",
+            facecolor=color,
+            edgecolor="#555555",
+            linewidth=0.8,
+        )
+    )
     first = top - (height - text_height) / 2
     for i, line in enumerate(lines):
-        ax.text(x + 0.2, first - (i + 0.5) * _LINE, line, va="center", ha="left", fontsize=fontsize,
-                fontweight="bold" if bold_first and i == 0 else "normal")
+        ax.text(
+            x + 0.2,
+            first - (i + 0.5) * _LINE,
+            line,
+            va="center",
+            ha="left",
+            fontsize=fontsize,
+            fontweight="bold" if bold_first and i == 0 else "normal",
+        )
     return top - height
 
 
@@ -132,8 +156,11 @@ def _arrow(ax, start, end, label=None):
     """An arrow from ``start`` to ``end``; a label sits above a horizontal arrow's middle, beside any other's."""
     from matplotlib.patches import FancyArrowPatch
 
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color="#444444",
-                                 linewidth=1.0, shrinkA=0, shrinkB=0))
+    ax.add_patch(
+        FancyArrowPatch(
+            start, end, arrowstyle="-|>", mutation_scale=12, color="#444444", linewidth=1.0, shrinkA=0, shrinkB=0
+        )
+    )
     if label:
         middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
         if start[1] == end[1]:
@@ -170,8 +197,11 @@ def plot_branches(branches, title: str | None = None, ax=None, wrap: int = 60, a
     wrap = _validation.whole_number("wrap", wrap, minimum=20)
     blocks = [[title]] if title else []
     for branch in branches:
-        blocks.append([f"{branch.name}: {branch.verdict}"] + _lines("Article: " + branch.advice, wrap)
-                      + _lines("Evidence: " + branch.correction, wrap))
+        blocks.append(
+            [f"{branch.name}: {branch.verdict}"]
+            + _lines("Article: " + branch.advice, wrap)
+            + _lines("Evidence: " + branch.correction, wrap)
+        )
     height = sum(len(block) * _LINE + 2 * _PAD for block in blocks) + _GAP * (len(blocks) - 1) + 0.1
     ax = _figure(height, ax)
     colors = (["white"] if title else []) + [VERDICT_COLORS[branch.verdict] for branch in branches]
@@ -184,8 +214,9 @@ def plot_branches(branches, title: str | None = None, ax=None, wrap: int = 60, a
     return ax
 
 
-def plot_decisions(questions, otherwise: str, title: str | None = None, ax=None, wrap: int = 29,
-                   evidence: str | None = None):
+def plot_decisions(
+    questions, otherwise: str, title: str | None = None, ax=None, wrap: int = 29, evidence: str | None = None
+):
     """Draw a decision ladder: each :class:`Question` on the left, its "yes" answer on the right.
 
     An arrow labelled "yes" joins a question to its answer box (which also
@@ -234,14 +265,14 @@ SYMPTOMS = ("diverged", "overfitting", "plateau", "healthy")
 
 _ADVICE = {
     "diverged": "lower the learning rate, to an LR range test's suggestion or about 10 times; if only rare "
-                "early spikes blow up, a warm-up or gradient clipping may help; check that the inputs are "
-                "standardised.",
+    "early spikes blow up, a warm-up or gradient clipping may help; check that the inputs are "
+    "standardised.",
     "overfitting": "check the validation accuracy first: the loss can rise while the accuracy still improves. "
-                   "Get more data; stop at the epoch of the best validation accuracy (early stopping; the "
-                   "lowest validation loss can come much earlier); weight decay (AdamW, with η·λ·steps "
-                   "about 0.1 to 1) lowers the validation loss, but may not raise the accuracy.",
+    "Get more data; stop at the epoch of the best validation accuracy (early stopping; the "
+    "lowest validation loss can come much earlier); weight decay (AdamW, with η·λ·steps "
+    "about 0.1 to 1) lowers the validation loss, but may not raise the accuracy.",
     "plateau": "raise the learning rate, to an LR range test's suggestion (10 times may not be enough); "
-               "if the loss sits at chance level after an early spike, the rate was too high instead: lower it.",
+    "if the loss sits at chance level after an early spike, the rate was too high instead: lower it.",
     "healthy": "nothing is wrong: train longer, or tune the rate and schedule for the last points.",
 }
 
@@ -258,8 +289,16 @@ class Diagnosis:
         return f"{self.symptom}: {self.evidence}. Try: {self.advice}"
 
 
-def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: float = 0.05,
-             overfit_margin: float = 0.1, early_steps: int = 10, recovered: float = 0.5) -> Diagnosis:
+def diagnose(
+    run,
+    *,
+    blow_up: float = 1.5,
+    window: float = 0.5,
+    plateau_drop: float = 0.05,
+    overfit_margin: float = 0.1,
+    early_steps: int = 10,
+    recovered: float = 0.5,
+) -> Diagnosis:
     r"""Name the symptom of a training run from its history, and what to try next.
 
     ``run`` is a :class:`optlab.results.Run` (``step_loss``, ``epochs`` with
@@ -302,13 +341,16 @@ def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: fl
     recovered = _validation.in_interval("recovered", recovered, 0.0, 1.0, closed_high=True)
     for name in ("step_loss", "epochs", "diverged_at"):
         if not hasattr(run, name):
-            raise TypeError(f"run must be an optlab.training.Run (step_loss, epochs, diverged_at); "
-                            f"got {type(run).__name__} without {name!r}.")
+            raise TypeError(
+                f"run must be an optlab.training.Run (step_loss, epochs, diverged_at); "
+                f"got {type(run).__name__} without {name!r}."
+            )
     step_loss = np.asarray(run.step_loss, dtype=np.float64)
 
     if run.diverged_at is not None:
-        return Diagnosis("diverged", f"the loss was NaN, infinite or exploding at step {run.diverged_at}",
-                         _ADVICE["diverged"])
+        return Diagnosis(
+            "diverged", f"the loss was NaN, infinite or exploding at step {run.diverged_at}", _ADVICE["diverged"]
+        )
     if len(step_loss) == 0:
         raise ValueError("run has no recorded step losses to diagnose.")
     if not np.all(np.isfinite(step_loss)):
@@ -319,15 +361,20 @@ def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: fl
     last = loss[-1] if len(loss) else step_loss[-1]
     peak = int(np.argmax(step_loss))
     if step_loss[peak] > blow_up * early and last > recovered * early:
-        return Diagnosis("diverged", f"the loss jumped from {early:.4g} at the start to {step_loss[peak]:.4g} at step "
-                                     f"{peak} and ended at {last:.4g}, above {recovered:g} × the start: it never recovered",
-                         _ADVICE["diverged"])
+        return Diagnosis(
+            "diverged",
+            f"the loss jumped from {early:.4g} at the start to {step_loss[peak]:.4g} at step "
+            f"{peak} and ended at {last:.4g}, above {recovered:g} × the start: it never recovered",
+            _ADVICE["diverged"],
+        )
 
     if len(loss) < 2:
         raise ValueError(f"run needs at least 2 complete epochs of training loss to diagnose; it has {len(loss)}.")
     if "val_loss" not in run.epochs:
-        raise ValueError("overfitting is read on a validation loss, and this run has none: train it on data "
-                         "with a validation split (optlab.data.with_validation), never judge it on the test set.")
+        raise ValueError(
+            "overfitting is read on a validation loss, and this run has none: train it on data "
+            "with a validation split (optlab.data.with_validation), never judge it on the test set."
+        )
     validation = np.asarray(run.epochs["val_loss"], dtype=np.float64)
     best = int(np.argmin(validation))
     rise = (validation[-1] - validation[best]) / validation[best]
@@ -337,11 +384,15 @@ def diagnose(run, *, blow_up: float = 1.5, window: float = 0.5, plateau_drop: fl
             f"the validation loss rose from its minimum {validation[best]:.4g} (epoch {best + 1}) to "
             f"{validation[-1]:.4g} (+{100 * rise:.0f}%) while the training loss fell from {loss[best]:.4g} "
             f"to {loss[-1]:.4g}",
-            _ADVICE["overfitting"])
+            _ADVICE["overfitting"],
+        )
     start = min(len(loss) - 2, int(round((1 - window) * len(loss))))
     drop = (loss[start] - loss[-1]) / loss[start]
     between = f"between epoch {start + 1} ({loss[start]:.4g}) and epoch {len(loss)} ({loss[-1]:.4g})"
     if drop < plateau_drop and loss[-1] > recovered * early:
         return Diagnosis("plateau", f"the training loss fell by {100 * drop:.1f}% {between}", _ADVICE["plateau"])
-    return Diagnosis("healthy", f"the training loss fell by {100 * drop:.0f}% {between}, from {early:.4g} "
-                                f"at the start", _ADVICE["healthy"])
+    return Diagnosis(
+        "healthy",
+        f"the training loss fell by {100 * drop:.0f}% {between}, from {early:.4g} at the start",
+        _ADVICE["healthy"],
+    )

@@ -70,8 +70,10 @@ def _array(values) -> np.ndarray:
 def _seeds(values, name: str) -> list:
     values = _floats(values, name)
     if len(values) < results.MIN_SEEDS:
-        raise ValueError(f"{name} has {len(values)} values: a claim about training needs one value per seed for "
-                         f"at least {results.MIN_SEEDS} seeds (the course's evidence protocol).")
+        raise ValueError(
+            f"{name} has {len(values)} values: a claim about training needs one value per seed for "
+            f"at least {results.MIN_SEEDS} seeds (the course's evidence protocol)."
+        )
     return values
 
 
@@ -90,6 +92,7 @@ def _text(claim) -> str:
 
 
 # --- evaluation: each kind reads a plain record (JSON-able), so that saved claims can be re-checked ---
+
 
 def _compare(record):
     return results.compare(_array(record["a"]), _array(record["b"]))
@@ -125,8 +128,11 @@ def _holds_best(record):
     best = _best_index(means, record["higher_is_better"])
     if best != stated and not results.compare(table[stated], table[best]).tie:
         return False, f"{labels[best]} is better than {record['stated']} beyond the tie rule"
-    worse = [labels[i] for i in range(len(labels))
-             if np.isnan(means[i]) or (i != best and not results.compare(table[i], table[best]).tie)]
+    worse = [
+        labels[i]
+        for i in range(len(labels))
+        if np.isnan(means[i]) or (i != best and not results.compare(table[i], table[best]).tie)
+    ]
     if not worse:
         return False, "every setting ties with the best: the experiment singles out no best setting"
     return True, f"best by mean: {labels[best]}; clearly worse: {', '.join(map(str, worse))}"
@@ -136,8 +142,10 @@ def _holds_near(record):
     summary = results.Summary(_array(record["values"]))
     support = results.t_quantile(summary.n - 1) * summary.se
     gap = abs(summary.mean - record["stated"])
-    detail = (f"mean {summary.mean:.6g} (se {summary.se:.2g}), stated {record['stated']:g} ± {record['within']:g}; "
-              f"the seeds support ± {support:.2g}")
+    detail = (
+        f"mean {summary.mean:.6g} (se {summary.se:.2g}), stated {record['stated']:g} ± {record['within']:g}; "
+        f"the seeds support ± {support:.2g}"
+    )
     return gap <= record["within"] and record["within"] >= support, detail
 
 
@@ -157,8 +165,16 @@ def _holds_at_least(record):
     return sum(flags) >= record["count"], f"{sum(flags)} of {len(flags)}, at least {record['count']} stated"
 
 
-KINDS = {"higher": _holds_higher, "lower": _holds_lower, "tie": _holds_tie, "best": _holds_best,
-         "near": _holds_near, "close": _holds_close, "all": _holds_all, "at_least": _holds_at_least}
+KINDS = {
+    "higher": _holds_higher,
+    "lower": _holds_lower,
+    "tie": _holds_tie,
+    "best": _holds_best,
+    "near": _holds_near,
+    "close": _holds_close,
+    "all": _holds_all,
+    "at_least": _holds_at_least,
+}
 
 
 def evaluate(record: dict) -> tuple:
@@ -196,8 +212,10 @@ def perturbations(record: dict) -> list:
         worst = _best_index(means, not record["higher_is_better"])
         swapped = copy.deepcopy(record)
         stated = record["stated"]
-        swapped["table"][stated], swapped["table"][labels[worst]] = (record["table"][labels[worst]],
-                                                                     record["table"][stated])
+        swapped["table"][stated], swapped["table"][labels[worst]] = (
+            record["table"][labels[worst]],
+            record["table"][stated],
+        )
         out.append(swapped)
     elif kind == "near":
         moved = copy.deepcopy(record)
@@ -243,18 +261,21 @@ class Claims:
 
     def higher(self, claim: str, a, b, *, quotes=None) -> dict:
         """``a`` is higher than ``b`` (per-seed values, paired by seed) beyond the tie rule."""
-        return self._add({"kind": "higher", "claim": claim, "a": _seeds(a, "a"), "b": _seeds(b, "b"),
-                          "quotes": _quotes(quotes)})
+        return self._add(
+            {"kind": "higher", "claim": claim, "a": _seeds(a, "a"), "b": _seeds(b, "b"), "quotes": _quotes(quotes)}
+        )
 
     def lower(self, claim: str, a, b, *, quotes=None) -> dict:
         """``a`` is lower than ``b`` (per-seed values, paired by seed) beyond the tie rule."""
-        return self._add({"kind": "lower", "claim": claim, "a": _seeds(a, "a"), "b": _seeds(b, "b"),
-                          "quotes": _quotes(quotes)})
+        return self._add(
+            {"kind": "lower", "claim": claim, "a": _seeds(a, "a"), "b": _seeds(b, "b"), "quotes": _quotes(quotes)}
+        )
 
     def tie(self, claim: str, a, b, *, quotes=None) -> dict:
         """``a`` and ``b`` (per-seed values, paired by seed) differ by no more than the tie rule resolves."""
-        return self._add({"kind": "tie", "claim": claim, "a": _seeds(a, "a"), "b": _seeds(b, "b"),
-                          "quotes": _quotes(quotes)})
+        return self._add(
+            {"kind": "tie", "claim": claim, "a": _seeds(a, "a"), "b": _seeds(b, "b"), "quotes": _quotes(quotes)}
+        )
 
     def best(self, claim: str, table: dict, stated, *, metric: str, quotes=None) -> dict:
         """``stated`` is the best setting of ``table`` = {setting: per-seed values} on ``metric``, or tied with it.
@@ -272,8 +293,17 @@ class Claims:
             raise ValueError("every setting needs the same seeds, in the same order.")
         if str(stated) not in rows:
             raise KeyError(f"stated setting {stated!r} is not in the table; settings: {list(table)}.")
-        return self._add({"kind": "best", "claim": claim, "table": rows, "stated": str(stated), "metric": metric,
-                          "higher_is_better": results.higher_is_better(metric), "quotes": _quotes(quotes)})
+        return self._add(
+            {
+                "kind": "best",
+                "claim": claim,
+                "table": rows,
+                "stated": str(stated),
+                "metric": metric,
+                "higher_is_better": results.higher_is_better(metric),
+                "quotes": _quotes(quotes),
+            }
+        )
 
     def near(self, claim: str, values, stated: float, *, within: float, quotes=None) -> dict:
         """The mean of per-seed ``values`` lies within ``within`` of ``stated``.
@@ -288,17 +318,34 @@ class Claims:
         if within <= 0:
             raise ValueError(f"within must be positive; got {within!r}.")
         quoted = _quotes(quotes) or [f"{stated:g}"]
-        return self._add({"kind": "near", "claim": claim, "values": values, "stated": float(stated),
-                          "within": float(within), "quotes": quoted})
+        return self._add(
+            {
+                "kind": "near",
+                "claim": claim,
+                "values": values,
+                "stated": float(stated),
+                "within": float(within),
+                "quotes": quoted,
+            }
+        )
 
-    def close(self, claim: str, measured: float, expected: float, *, rtol: float = 0.0, atol: float = 0.0,
-              quotes=None) -> dict:
+    def close(
+        self, claim: str, measured: float, expected: float, *, rtol: float = 0.0, atol: float = 0.0, quotes=None
+    ) -> dict:
         """A deterministic ``measured`` number equals ``expected`` within ``atol + rtol·|expected|``."""
         if rtol < 0 or atol < 0:
             raise ValueError("rtol and atol must be non-negative.")
-        return self._add({"kind": "close", "claim": claim, "measured": float(measured),
-                          "expected": float(expected), "rtol": float(rtol), "atol": float(atol),
-                          "quotes": _quotes(quotes)})
+        return self._add(
+            {
+                "kind": "close",
+                "claim": claim,
+                "measured": float(measured),
+                "expected": float(expected),
+                "rtol": float(rtol),
+                "atol": float(atol),
+                "quotes": _quotes(quotes),
+            }
+        )
 
     def all_true(self, claim: str, flags, *, quotes=None) -> dict:
         """Every one of ``flags`` (one per seed, or per case) is true."""
@@ -312,8 +359,9 @@ class Claims:
         flags = [bool(f) for f in np.asarray(flags).ravel()]
         if not 1 <= count <= len(flags):
             raise ValueError(f"count must lie between 1 and the {len(flags)} flags; got {count}.")
-        return self._add({"kind": "at_least", "claim": claim, "flags": flags, "count": int(count),
-                          "quotes": _quotes(quotes)})
+        return self._add(
+            {"kind": "at_least", "claim": claim, "flags": flags, "count": int(count), "quotes": _quotes(quotes)}
+        )
 
     def report(self):
         """Check the claims registered since the last report: display them, or raise :class:`ClaimFailed`.
@@ -324,8 +372,10 @@ class Claims:
         """
         pending, self._pending = self._pending, []
         if not pending:
-            raise ValueError("no claims to report: register some with higher, lower, tie, best, near, close, "
-                             "all_true or at_least first.")
+            raise ValueError(
+                "no claims to report: register some with higher, lower, tie, best, near, close, "
+                "all_true or at_least first."
+            )
         failed = []
         for record in pending:
             holds, detail = evaluate(record)

@@ -27,8 +27,17 @@ import shutil
 import sys
 import textwrap
 
-__all__ = ["ROOT", "configured_url", "course_files", "link_problems", "retarget",
-           "Solution", "solutions", "student_notebook", "write_student_edition"]
+__all__ = [
+    "ROOT",
+    "configured_url",
+    "course_files",
+    "link_problems",
+    "retarget",
+    "Solution",
+    "solutions",
+    "student_notebook",
+    "write_student_edition",
+]
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GITHUB_URL = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?")
@@ -131,9 +140,14 @@ class Solution:
         defined = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
         for statement in tree.body:
             for call in ast.walk(statement):
-                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                        and call.func.attr.startswith("check_") and call.args
-                        and isinstance(call.args[0], ast.Name) and call.args[0].id in defined):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr.startswith("check_")
+                    and call.args
+                    and isinstance(call.args[0], ast.Name)
+                    and call.args[0].id in defined
+                ):
                     return defined[call.args[0].id], ast.get_source_segment(source, statement)
         return None, None
 
@@ -141,25 +155,27 @@ class Solution:
         """The code cell that replaces the solution: what to write, then NotImplementedError."""
         task = " ".join(self.exercise.split())
         first = _SENTENCE_END.split(task, maxsplit=1)[0]
-        intro = textwrap.fill(f"Exercise {self.label}: {first}", 88, initial_indent="# ",
-                              subsequent_indent="# ")
+        intro = textwrap.fill(f"Exercise {self.label}: {first}", 88, initial_indent="# ", subsequent_indent="# ")
         function, check = self.checked_function()
         if function is None:
             message = f"Exercise {self.label}: write your answer in this cell (the exercise above says what to do)."
             return f"{intro}\n\nraise NotImplementedError({message!r})\n"
         signature = ast.unparse(function.args)
-        message = (f"Exercise {self.label}: write {function.name}({signature}); "
-                   "the exercise above says what it computes.")
-        return (f"{intro}\n\ndef {function.name}({signature}):\n"
-                f"    raise NotImplementedError({message!r})\n\n\n"
-                f"# When it is written, this checks it against the reference:\n{check}\n")
+        message = (
+            f"Exercise {self.label}: write {function.name}({signature}); the exercise above says what it computes."
+        )
+        return (
+            f"{intro}\n\ndef {function.name}({signature}):\n"
+            f"    raise NotImplementedError({message!r})\n\n\n"
+            f"# When it is written, this checks it against the reference:\n{check}\n"
+        )
 
 
 def _split_markdown(text: str):
     """The pieces of a markdown cell around solution fences: ("text", str) and ("start"/"end", label)."""
     pieces, position = [], 0
     for fence in _FENCE.finditer(text):
-        pieces.append(("text", text[position:fence.start()]))
+        pieces.append(("text", text[position : fence.start()]))
         pieces.append((fence.group(1), fence.group(2)))
         position = fence.end()
     pieces.append(("text", text[position:]))
@@ -220,8 +236,11 @@ def _student_toc(toc: str) -> str:
     import yaml
 
     data = yaml.safe_load(toc)
-    data["parts"] = [part for part in data.get("parts", [])
-                     if not any(chapter.get("file") == INSTRUCTOR_GUIDE for chapter in part.get("chapters", []))]
+    data["parts"] = [
+        part
+        for part in data.get("parts", [])
+        if not any(chapter.get("file") == INSTRUCTOR_GUIDE for chapter in part.get("chapters", []))
+    ]
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -246,8 +265,9 @@ def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> dict:
 
     root, out = pathlib.Path(root), pathlib.Path(out).resolve()
     if out == root.resolve() or root.resolve() in out.parents and out.parts[len(root.resolve().parts)] != "_build":
-        raise ValueError(f"write the student edition outside the course's sources (e.g. {root / '_build' / 'student'}), "
-                         f"not to {out}")
+        raise ValueError(
+            f"write the student edition outside the course's sources (e.g. {root / '_build' / 'student'}), not to {out}"
+        )
     if out.exists():
         shutil.rmtree(out)
     (out / "chapters").mkdir(parents=True)
@@ -269,8 +289,10 @@ def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> dict:
     return written
 
 
-USAGE = ("usage: python -m optlab.course retarget https://github.com/<owner>/<name>\n"
-         "       python -m optlab.course student OUT_FOLDER")
+USAGE = (
+    "usage: python -m optlab.course retarget https://github.com/<owner>/<name>\n"
+    "       python -m optlab.course student OUT_FOLDER"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args[0] == "student":
         written = write_student_edition(pathlib.Path(args[1]))
-        print(f"student edition in {args[1]}: {len(written)} chapters, "
-              f"{sum(written.values())} solutions replaced by stubs")
+        print(
+            f"student edition in {args[1]}: {len(written)} chapters, "
+            f"{sum(written.values())} solutions replaced by stubs"
+        )
         return 0
     try:
         changed = retarget(args[1])

@@ -63,8 +63,7 @@ class AdaBelief(ElementwiseOptimizer):
 
     per_copy = ("weight_decay", "beta_1", "beta_2", "epsilon")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16,
-                 name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
         self.beta_1 = _fraction("beta_1", beta_1)
         self.beta_2 = _fraction("beta_2", beta_2)
@@ -94,8 +93,7 @@ class AdaBelief(ElementwiseOptimizer):
         self.assign_sub(variable, lr * m_hat / (ops.sqrt(s_hat) + epsilon))  # w ← w − η m̂/(√ŝ + ε)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable(package="optlab")
@@ -141,8 +139,9 @@ class LazyAdaBelief(AdaBelief):
         self.assign_sub(variable, tf.IndexedSlices(step, rows))
 
 
-def adabelief_reference(gradients, start, *, steps=None, learning_rate=0.001, beta_1=0.9,
-                        beta_2=0.999, epsilon=1e-16) -> np.ndarray:
+def adabelief_reference(
+    gradients, start, *, steps=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16
+) -> np.ndarray:
     r"""AdaBelief (the rule of :class:`AdaBelief`) in float32 NumPy, independent of Keras.
 
     ``gradients`` is either an array of the gradients of each step, shape
@@ -165,8 +164,10 @@ def adabelief_reference(gradients, start, *, steps=None, learning_rate=0.001, be
     else:
         given = np.asarray(gradients, dtype=f)
         if given.ndim < 1 or given.shape[1:] != w.shape:
-            raise ValueError(f"gradients must have shape (steps, {', '.join(map(str, w.shape))}) "
-                             f"to match start; got shape {given.shape}.")
+            raise ValueError(
+                f"gradients must have shape (steps, {', '.join(map(str, w.shape))}) "
+                f"to match start; got shape {given.shape}."
+            )
         if steps is not None and steps != len(given):
             raise ValueError(f"steps={steps} but {len(given)} gradients were given; leave steps out.")
         steps = len(given)
@@ -198,8 +199,7 @@ def rows_moved(optimizer, lookups=((0, 2), (4,), (4,)), rows: int = 6, width: in
     width = _validation.whole_number("width", width, minimum=1)
     lookups = [list(step) for step in lookups]
     if not lookups or any(not step or not all(0 <= int(r) < rows for r in step) for step in lookups):
-        raise ValueError(f"lookups must be a non-empty list of non-empty lists of rows in [0, {rows}); "
-                         f"got {lookups}.")
+        raise ValueError(f"lookups must be a non-empty list of non-empty lists of rows in [0, {rows}); got {lookups}.")
     layer = keras.layers.Embedding(input_dim=rows, output_dim=width, embeddings_initializer="ones")
     layer.build((None,))
     moved = []

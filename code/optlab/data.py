@@ -30,8 +30,18 @@ import numpy as np
 from . import _validation
 
 __all__ = [
-    "Split", "Regression", "SparseClassification", "mnist1d", "regression", "with_validation",
-    "sparse_features", "rescale_feature", "write_mnist1d", "checksum", "DATA_DIR", "MNIST1D_FILE",
+    "Split",
+    "Regression",
+    "SparseClassification",
+    "mnist1d",
+    "regression",
+    "with_validation",
+    "sparse_features",
+    "rescale_feature",
+    "write_mnist1d",
+    "checksum",
+    "DATA_DIR",
+    "MNIST1D_FILE",
     "MNIST1D_CHECKSUM",
 ]
 
@@ -82,10 +92,14 @@ class Split:
         """``(x, y)`` of ``part``: "train", "validation" or "test"."""
         part = _validation.choose("part", part, ("train", "validation", "test"))
         if part == "validation" and not self.has_validation:
-            raise ValueError(f"{self.name} has no validation split: make one with "
-                             f"optlab.data.with_validation(split, size).")
-        return {"train": (self.x_train, self.y_train), "validation": (self.x_val, self.y_val),
-                "test": (self.x_test, self.y_test)}[part]
+            raise ValueError(
+                f"{self.name} has no validation split: make one with optlab.data.with_validation(split, size)."
+            )
+        return {
+            "train": (self.x_train, self.y_train),
+            "validation": (self.x_val, self.y_val),
+            "test": (self.x_test, self.y_test),
+        }[part]
 
     def dataset(self, part: str = "train", batch_size: int = 100, shuffle_seed: int | None = None):
         """``part`` ("train", "validation" or "test") as a ``tf.data.Dataset`` of ``(x, y)`` batches.
@@ -182,8 +196,10 @@ def mnist1d(path=None, validation: int = 800, seed: int = 0) -> Split:
         )
     split = Split(
         name="MNIST-1D",
-        x_train=arrays["x_train"], y_train=arrays["y_train"].astype(np.int32),
-        x_test=arrays["x_test"], y_test=arrays["y_test"].astype(np.int32),
+        x_train=arrays["x_train"],
+        y_train=arrays["y_train"].astype(np.int32),
+        x_test=arrays["x_test"],
+        y_test=arrays["y_test"].astype(np.int32),
         classes=10,
     )
     validation = _validation.whole_number("validation", validation, minimum=0)
@@ -208,8 +224,13 @@ def with_validation(split: Split, size: int, seed: int = 0) -> Split:
         raise ValueError(f"size must leave training examples: below {n}; got {size}.")
     held = np.zeros(n, bool)
     held[np.random.default_rng(_validation.whole_number("seed", seed)).permutation(n)[:size]] = True
-    return dataclasses.replace(split, x_train=split.x_train[~held], y_train=split.y_train[~held],
-                               x_val=split.x_train[held], y_val=split.y_train[held])
+    return dataclasses.replace(
+        split,
+        x_train=split.x_train[~held],
+        y_train=split.y_train[~held],
+        x_val=split.x_train[held],
+        y_val=split.y_train[held],
+    )
 
 
 def generate_mnist1d() -> dict:
@@ -222,13 +243,13 @@ def generate_mnist1d() -> dict:
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as error:
-        raise ImportError(
-            f"Generating MNIST-1D needs the mnist1d package: pip install {MNIST1D_PACKAGE}"
-        ) from error
+        raise ImportError(f"Generating MNIST-1D needs the mnist1d package: pip install {MNIST1D_PACKAGE}") from error
     data = make_dataset(get_dataset_args())
     return {
-        "x_train": data["x"].astype(np.float32), "y_train": data["y"].astype(np.uint8),
-        "x_test": data["x_test"].astype(np.float32), "y_test": data["y_test"].astype(np.uint8),
+        "x_train": data["x"].astype(np.float32),
+        "y_train": data["y"].astype(np.uint8),
+        "x_test": data["x_test"].astype(np.float32),
+        "y_test": data["y_test"].astype(np.uint8),
         "t": data["t"].astype(np.float32),
     }
 
@@ -240,9 +261,15 @@ def write_mnist1d(path=None) -> str:
     return checksum(arrays)
 
 
-def regression(n_samples: int = 1000, n_features: int = 20, condition_number: float = 100.0,
-               smoothness: float = 1.0, noise: float = 0.1, test_fraction: float = 0.2,
-               seed: int = 0) -> Regression:
+def regression(
+    n_samples: int = 1000,
+    n_features: int = 20,
+    condition_number: float = 100.0,
+    smoothness: float = 1.0,
+    noise: float = 0.1,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Regression:
     r"""A linear regression problem whose loss has condition number ``condition_number``.
 
     The inputs are built as :math:`X = U\,\mathrm{diag}(\sigma)\,V^\top` with
@@ -286,14 +313,24 @@ def regression(n_samples: int = 1000, n_features: int = 20, condition_number: fl
     as32 = lambda a: a.astype(np.float32)  # noqa: E731
     return Regression(
         name=f"linear regression (κ = {kappa:g})",
-        x_train=as32(x_train), y_train=as32(y_train), x_test=as32(x_test), y_test=as32(y_test),
-        classes=None, weights=as32(weights), hessian_eigenvalues=eigenvalues,
+        x_train=as32(x_train),
+        y_train=as32(y_train),
+        x_test=as32(x_test),
+        y_test=as32(y_test),
+        classes=None,
+        weights=as32(weights),
+        hessian_eigenvalues=eigenvalues,
     )
 
 
-def sparse_features(n_samples: int = 5000, n_features: int = 100, max_rate: float = 0.5,
-                    min_rate: float = 0.005, test_fraction: float = 0.2,
-                    seed: int = 0) -> SparseClassification:
+def sparse_features(
+    n_samples: int = 5000,
+    n_features: int = 100,
+    max_rate: float = 0.5,
+    min_rate: float = 0.005,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> SparseClassification:
     r"""Binary classification with binary features of very different frequencies.
 
     Feature :math:`j` is 1 with probability :math:`p_j`, spaced geometrically
@@ -319,9 +356,14 @@ def sparse_features(n_samples: int = 5000, n_features: int = 100, max_rate: floa
     y = (rng.random(n_samples) < 1 / (1 + np.exp(-logits))).astype(np.int32)
     n_train = n_samples - int(round(n_samples * test_fraction))
     return SparseClassification(
-        name="sparse features", x_train=x[:n_train], y_train=y[:n_train],
-        x_test=x[n_train:], y_test=y[n_train:], classes=2,
-        activation_rates=rates, weights=weights.astype(np.float32),
+        name="sparse features",
+        x_train=x[:n_train],
+        y_train=y[:n_train],
+        x_test=x[n_train:],
+        y_test=y[n_train:],
+        classes=2,
+        activation_rates=rates,
+        weights=weights.astype(np.float32),
     )
 
 
@@ -351,9 +393,13 @@ def rescale_feature(split: Split, feature: int, factor: float) -> Split:
 
     return Split(
         name=f"{split.name}, feature {feature} × {factor:g}",
-        x_train=rescaled(split.x_train), y_train=split.y_train,
-        x_test=rescaled(split.x_test), y_test=split.y_test, classes=split.classes,
-        x_val=None if split.x_val is None else rescaled(split.x_val), y_val=split.y_val,
+        x_train=rescaled(split.x_train),
+        y_train=split.y_train,
+        x_test=rescaled(split.x_test),
+        y_test=split.y_test,
+        classes=split.classes,
+        x_val=None if split.x_val is None else rescaled(split.x_val),
+        y_val=split.y_val,
     )
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import inspect
 import textwrap
 
-import numpy as np
-
 from . import _validation
 from . import results as _results
 
@@ -26,12 +24,17 @@ _PERCENT = ("accuracy", "val_accuracy", "test_accuracy")  # shown in percent
 #: myst-nb reads glued values from outputs of this MIME prefix (myst_nb.ext.glue.GLUE_PREFIX).
 GLUE_PREFIX = "application/papermill.record/"
 
-_HEADINGS = {"test_accuracy": "test accuracy", "accuracy": "training accuracy",
-             "test_loss": "test loss", "loss": "training loss",
-             "val_accuracy": "validation accuracy", "val_loss": "validation loss"}
+_HEADINGS = {
+    "test_accuracy": "test accuracy",
+    "accuracy": "training accuracy",
+    "test_loss": "test loss",
+    "loss": "training loss",
+    "val_accuracy": "validation accuracy",
+    "val_loss": "validation loss",
+}
 
 
-def show_source(obj) -> "IPython.display.Code":
+def show_source(obj):
     """The source of a function, method or class, syntax-highlighted for a notebook."""
     from IPython.display import Code
 
@@ -65,8 +68,9 @@ def sweep_table(sweeps: dict, metrics=("val_accuracy", "loss"), by: str = "learn
                 summary = _results.Summary(values[row], metric)
                 cells.append(summary.text(100, "%") if metric in _PERCENT else summary.text())
             rows.append([str(label), f"{value:g}", *cells])
-    return table(rows, ["", symbol, *(_HEADINGS[m] for m in metrics)],
-                 note=f"mean ± standard error over {len(seeds)} seeds")
+    return table(
+        rows, ["", symbol, *(_HEADINGS[m] for m in metrics)], note=f"mean ± standard error over {len(seeds)} seeds"
+    )
 
 
 def table(rows, columns, note: str | None = None) -> str:
@@ -118,6 +122,9 @@ def glue(name: str, value) -> None:
     display = _notebook_display()
     if display is None:
         return None
-    display({GLUE_PREFIX + "text/plain": str(value)}, raw=True,
-            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+    display(
+        {GLUE_PREFIX + "text/plain": str(value)},
+        raw=True,
+        metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}},
+    )
     return None

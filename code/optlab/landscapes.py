@@ -63,10 +63,7 @@ class Landscape:
         if from_python:
             point = np.asarray(point, dtype=np.float64)
         if len(point.shape) == 0 or point.shape[-1] != 2:
-            raise ValueError(
-                f"{self.name}: a point must have (x, y) on its last axis; "
-                f"got shape {tuple(point.shape)}."
-            )
+            raise ValueError(f"{self.name}: a point must have (x, y) on its last axis; got shape {tuple(point.shape)}.")
         value = self.fn(point[..., 0], point[..., 1])
         return float(value) if from_python and np.ndim(value) == 0 else value
 
@@ -140,11 +137,7 @@ def beale() -> Landscape:
             r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2"
             r" + (2.625 - x + xy^3)^2"
         ),
-        fn=lambda x, y: (
-            (1.5 - x + x * y) ** 2
-            + (2.25 - x + x * y * y) ** 2
-            + (2.625 - x + x * y * y * y) ** 2
-        ),
+        fn=lambda x, y: (1.5 - x + x * y) ** 2 + (2.25 - x + x * y * y) ** 2 + (2.625 - x + x * y * y * y) ** 2,
         minima=((3.0, 0.5),),
         min_value=0.0,
         start=(1.0, 1.5),
@@ -163,7 +156,7 @@ def saddle() -> Landscape:
     return Landscape(
         name="saddle",
         formula=r"f(x, y) = \frac{1}{2} x^2 - \frac{1}{2} y^2 + \frac{1}{4} y^4",
-        fn=lambda x, y: 0.5 * x * x - 0.5 * y * y + 0.25 * y ** 4,
+        fn=lambda x, y: 0.5 * x * x - 0.5 * y * y + 0.25 * y**4,
         minima=((0.0, 1.0), (0.0, -1.0)),
         min_value=-0.25,
         start=(-2.0, 0.01),
@@ -239,8 +232,7 @@ def scaled(landscape, factor: float) -> Landscape:
     )
 
 
-def separable_quadratic(curvatures=(1.0, 100.0), center=(2.0, 2.0), l2: float = 0.0,
-                        start=(0.0, 0.0)) -> Landscape:
+def separable_quadratic(curvatures=(1.0, 100.0), center=(2.0, 2.0), l2: float = 0.0, start=(0.0, 0.0)) -> Landscape:
     r"""A bowl centred away from the origin, optionally with an L2 penalty:
     :math:`f = \tfrac12 a (x - p)^2 + \tfrac12 b (y - q)^2 + \tfrac{\lambda}{2}(x^2 + y^2)`.
 

@@ -41,8 +41,13 @@ import numpy as np
 from . import _validation
 
 __all__ = [
-    "GradientStatistics", "per_example_gradients", "batch_gradient", "gradient_statistics",
-    "minibatch_variance", "predicted_minibatch_variance", "noise_floor",
+    "GradientStatistics",
+    "per_example_gradients",
+    "batch_gradient",
+    "gradient_statistics",
+    "minibatch_variance",
+    "predicted_minibatch_variance",
+    "noise_floor",
 ]
 
 
@@ -89,8 +94,10 @@ def per_example_gradients(model, loss, x, y, chunk_size: int = 1000) -> np.ndarr
     x, y = _check_model_and_data(model, x, y)
     chunk_size = _validation.whole_number("chunk_size", chunk_size, minimum=1)
     compute = _compiled_per_example(model, loss, x.shape[1:], x.dtype, y.shape[1:], y.dtype)
-    rows = [compute(tf.constant(x[i:i + chunk_size]), tf.constant(y[i:i + chunk_size])).numpy()
-            for i in range(0, len(x), chunk_size)]
+    rows = [
+        compute(tf.constant(x[i : i + chunk_size]), tf.constant(y[i : i + chunk_size])).numpy()
+        for i in range(0, len(x), chunk_size)
+    ]
     return np.concatenate(rows).astype(np.float32, copy=False)
 
 
@@ -114,7 +121,10 @@ def _compiled_per_example(model, loss, x_shape, x_dtype, y_shape, y_dtype):
             value = tf.reduce_sum(loss(yi[None], model(xi[None])))
         return _flat(tape.gradient(value, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO))
 
-    specs = [tf.TensorSpec((None, *x_shape), tf.as_dtype(x_dtype)), tf.TensorSpec((None, *y_shape), tf.as_dtype(y_dtype))]
+    specs = [
+        tf.TensorSpec((None, *x_shape), tf.as_dtype(x_dtype)),
+        tf.TensorSpec((None, *y_shape), tf.as_dtype(y_dtype)),
+    ]
     # The batch axis is left open: one trace serves every chunk size.
     compute = tf.function(lambda xs, ys: tf.vectorized_map(one_example, (xs, ys))).get_concrete_function(*specs)
     _TRACED.append((model, loss, signature, compute))
@@ -188,15 +198,17 @@ def gradient_statistics(per_example) -> GradientStatistics:
     mean = array.mean(axis=0, dtype=np.float64)
     total = 0.0
     for start in range(0, len(array), 1000):  # in chunks: a float64 copy of all rows may not fit
-        spread = array[start:start + 1000] - mean
+        spread = array[start : start + 1000] - mean
         total += float(np.einsum("ij,ij->", spread, spread))
     return GradientStatistics(mean=mean, trace_covariance=total / len(array), examples=len(array))
 
 
 def _batch_sizes(batch_sizes, examples: int, replace: bool) -> np.ndarray:
     sizes = np.atleast_1d(batch_sizes)
-    checked = [_validation.whole_number("batch size", int(b) if isinstance(b, np.integer) else b, minimum=1)
-               for b in sizes.tolist()]
+    checked = [
+        _validation.whole_number("batch size", int(b) if isinstance(b, np.integer) else b, minimum=1)
+        for b in sizes.tolist()
+    ]
     if not replace and max(checked) > examples:
         raise ValueError(
             f"without replacement a batch holds at most the {examples} examples; got batch size "
@@ -205,8 +217,9 @@ def _batch_sizes(batch_sizes, examples: int, replace: bool) -> np.ndarray:
     return np.array(checked, dtype=np.int64)
 
 
-def predicted_minibatch_variance(trace_covariance: float, examples: int, batch_sizes,
-                                 replace: bool = False) -> np.ndarray:
+def predicted_minibatch_variance(
+    trace_covariance: float, examples: int, batch_sizes, replace: bool = False
+) -> np.ndarray:
     r""":math:`\mathbb E \lVert g_\mathcal{B} - g \rVert^2` for each batch size :math:`B`.
 
     :math:`\frac{\operatorname{tr}\Sigma}{B}\,\frac{N-B}{N-1}` for batches drawn
@@ -222,8 +235,7 @@ def predicted_minibatch_variance(trace_covariance: float, examples: int, batch_s
     return variance
 
 
-def minibatch_variance(per_example, batch_sizes, samples: int = 50, seed: int = 0,
-                       replace: bool = False) -> np.ndarray:
+def minibatch_variance(per_example, batch_sizes, samples: int = 50, seed: int = 0, replace: bool = False) -> np.ndarray:
     r"""Measured :math:`\mathbb E \lVert g_\mathcal{B} - g \rVert^2`: the mean over ``samples`` random batches.
 
     For each batch size, ``samples`` batches are drawn (without replacement

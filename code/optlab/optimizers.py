@@ -35,9 +35,25 @@ from keras import ops
 
 from . import _validation
 
-__all__ = ["ElementwiseOptimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adamax", "Lion",
-           "create", "names",
-           "elementwise_class", "refuse_coupling", "grid", "state_variables", "state_bytes", "memory_of"]
+__all__ = [
+    "ElementwiseOptimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "Nadam",
+    "Adamax",
+    "Lion",
+    "create",
+    "names",
+    "elementwise_class",
+    "refuse_coupling",
+    "grid",
+    "state_variables",
+    "state_bytes",
+    "memory_of",
+]
 
 
 def _fraction(name: str, value) -> float:
@@ -69,8 +85,7 @@ class ElementwiseOptimizer(keras.optimizers.Optimizer):
     per_copy: tuple = ("weight_decay",)
 
     def __init__(self, learning_rate, weight_decay=None, **kwargs):
-        super().__init__(learning_rate=learning_rate,
-                         weight_decay=_weight_decay(weight_decay), **kwargs)
+        super().__init__(learning_rate=learning_rate, weight_decay=_weight_decay(weight_decay), **kwargs)
 
     @classmethod
     def for_copies(cls, copies: list, variables: list) -> "ElementwiseOptimizer":
@@ -239,11 +254,9 @@ class Adagrad(ElementwiseOptimizer):
 
     per_copy = ("weight_decay", "epsilon")
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
-        self.initial_accumulator_value = _non_negative(
-            "initial_accumulator_value", initial_accumulator_value)
+        self.initial_accumulator_value = _non_negative("initial_accumulator_value", initial_accumulator_value)
         self.epsilon = _non_negative("epsilon", epsilon)
 
     def build(self, variables):
@@ -251,9 +264,7 @@ class Adagrad(ElementwiseOptimizer):
             return
         super().build(variables)
         fill = keras.initializers.Constant(self.initial_accumulator_value)
-        self.accumulators = [
-            self.add_variable_from_reference(w, "accumulator", initializer=fill) for w in variables
-        ]
+        self.accumulators = [self.add_variable_from_reference(w, "accumulator", initializer=fill) for w in variables]
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
@@ -263,9 +274,11 @@ class Adagrad(ElementwiseOptimizer):
         self.assign_sub(variable, lr * g / ops.sqrt(a + self.epsilon))  # w ← w − η g / √(a + ε)
 
     def get_config(self):
-        return {**super().get_config(),
-                "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
 
 
 @keras.saving.register_keras_serializable(package="optlab")
@@ -285,8 +298,7 @@ class RMSprop(ElementwiseOptimizer):
 
     per_copy = ("weight_decay", "rho", "momentum", "epsilon")
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
         self.rho = _fraction("rho", rho)
         self.momentum = _fraction("momentum", momentum)
@@ -303,9 +315,7 @@ class RMSprop(ElementwiseOptimizer):
             self.momentums = [self.add_variable_from_reference(w, "momentum") for w in variables]
         self.average_gradients = []
         if self.centered:
-            self.average_gradients = [
-                self.add_variable_from_reference(w, "average_gradient") for w in variables
-            ]
+            self.average_gradients = [self.add_variable_from_reference(w, "average_gradient") for w in variables]
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
@@ -328,8 +338,13 @@ class RMSprop(ElementwiseOptimizer):
             self.assign_sub(variable, step)  # w ← w − Δ
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 @keras.saving.register_keras_serializable(package="optlab")
@@ -351,8 +366,7 @@ class Adam(ElementwiseOptimizer):
 
     per_copy = ("weight_decay", "beta_1", "beta_2", "epsilon")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
         self.beta_1 = _fraction("beta_1", beta_1)
         self.beta_2 = _fraction("beta_2", beta_2)
@@ -369,9 +383,7 @@ class Adam(ElementwiseOptimizer):
             self.velocities.append(self.add_variable_from_reference(w, "velocity"))
         self.velocity_maxima = []
         if self.amsgrad:
-            self.velocity_maxima = [
-                self.add_variable_from_reference(w, "velocity_hat") for w in variables
-            ]
+            self.velocity_maxima = [self.add_variable_from_reference(w, "velocity_hat") for w in variables]
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
@@ -391,8 +403,13 @@ class Adam(ElementwiseOptimizer):
         self.assign_sub(variable, m * alpha / (ops.sqrt(v) + self.epsilon))  # w ← w − α_t m/(√v + ε̂)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 @keras.saving.register_keras_serializable(package="optlab")
@@ -411,13 +428,32 @@ class AdamW(Adam):
     barely decayed. Loshchilov & Hutter (2019).
     """
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        name=None,
+        **kwargs,
+    ):
         if weight_decay is None:
-            raise ValueError("AdamW needs a weight_decay (a number ≥ 0, Keras's default 0.004); "
-                             "for Adam without weight decay use Adam.")
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                         amsgrad=amsgrad, name=name, weight_decay=weight_decay, **kwargs)
+            raise ValueError(
+                "AdamW needs a weight_decay (a number ≥ 0, Keras's default 0.004); "
+                "for Adam without weight decay use Adam."
+            )
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            name=name,
+            weight_decay=weight_decay,
+            **kwargs,
+        )
 
 
 @keras.saving.register_keras_serializable(package="optlab")
@@ -460,7 +496,8 @@ class Nadam(ElementwiseOptimizer):
             raise ValueError(
                 f"Nadam's copies must share beta_1 (got {sorted(beta_1)}): its momentum schedule "
                 f"product u_product is one scalar for all weights. Vary the learning rate, beta_2, "
-                f"epsilon or weight_decay, or run each beta_1 in its own sweep.")
+                f"epsilon or weight_decay, or run each beta_1 in its own sweep."
+            )
         return super().for_copies(copies, variables)
 
     def build(self, variables):
@@ -592,8 +629,16 @@ class Lion(ElementwiseOptimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
-_OPTLAB = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
-           "nadam": Nadam, "adamax": Adamax, "lion": Lion}
+_OPTLAB = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "nadam": Nadam,
+    "adamax": Adamax,
+    "lion": Lion,
+}
 _KERAS = {
     "sgd": keras.optimizers.SGD,
     "adagrad": keras.optimizers.Adagrad,
@@ -638,7 +683,7 @@ _COUPLED = {
     "lars": "LARS scales each tensor's step by a trust ratio ‖w‖/‖g‖ taken over the whole tensor",
     "muon": "Muon orthogonalises each weight matrix, mixing all of its entries",
     "adafactor": "Adafactor factors its second moments over rows and columns and scales steps "
-                 "by a tensor's root-mean-square",
+    "by a tensor's root-mean-square",
 }
 
 
@@ -666,10 +711,12 @@ def elementwise_class(optimizer, alternative: str):
     raise TypeError(
         f"a sweep needs the name or class of one of optlab's element-wise optimizers "
         f"({', '.join(names())}); got {optimizer!r}. "
-        + (f"Keras's built-ins compute the same steps as their optlab namesakes but cannot take a "
-           f"different hyperparameter per copy: use {cls.__name__.lower()!r}." if twin else
-           f"optlab has no element-wise twin of {cls.__name__} that can take a different "
-           f"hyperparameter per copy.")
+        + (
+            f"Keras's built-ins compute the same steps as their optlab namesakes but cannot take a "
+            f"different hyperparameter per copy: use {cls.__name__.lower()!r}."
+            if twin
+            else f"optlab has no element-wise twin of {cls.__name__} that can take a different hyperparameter per copy."
+        )
     )
 
 
@@ -715,8 +762,10 @@ def grid(hyperparameters: dict) -> list:
     >>> grid({"learning_rate": [0.1, 1.0], "momentum": 0.9})
     [{'learning_rate': 0.1, 'momentum': 0.9}, {'learning_rate': 1.0, 'momentum': 0.9}]
     """
-    lists = {name: list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
-             for name, value in hyperparameters.items()}
+    lists = {
+        name: list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        for name, value in hyperparameters.items()
+    }
     for name, values in lists.items():
         if not values:
             raise ValueError(f"hyperparameter {name!r} got an empty list of values.")
@@ -732,8 +781,9 @@ def state_variables(optimizer) -> list:
     The optimizer must be built (it creates its slots on first use).
     """
     if not optimizer.built:
-        raise ValueError("the optimizer has no state yet: build it first, e.g. "
-                         "optimizer.build(model.trainable_variables).")
+        raise ValueError(
+            "the optimizer has no state yet: build it first, e.g. optimizer.build(model.trainable_variables)."
+        )
     scalars = {id(optimizer.iterations), id(getattr(optimizer, "_learning_rate", None))}
     return [v for v in optimizer.variables if id(v) not in scalars]
 

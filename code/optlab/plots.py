@@ -15,8 +15,8 @@ from __future__ import annotations
 import matplotlib.animation
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
 from matplotlib.colors import LinearSegmentedColormap, LogNorm
+from matplotlib.patches import Rectangle
 
 from . import _validation
 from . import landscapes as _landscapes
@@ -35,8 +35,11 @@ def mark_lines(ax, every=0.1, **legend):
     Lines whose label starts with ``_`` (matplotlib's unlabelled ones) and marker-only lines (a
     divergence cross) are left as they are; ``every`` is matplotlib's ``markevery``.
     """
-    lines = [line for line in ax.get_lines()
-             if not line.get_label().startswith("_") and line.get_linestyle() not in ("None", "")]
+    lines = [
+        line
+        for line in ax.get_lines()
+        if not line.get_label().startswith("_") and line.get_linestyle() not in ("None", "")
+    ]
     for line, marker in zip(lines, MARKERS):
         line.set(marker=marker, markevery=every, markersize=5)
     ax.legend(**{"fontsize": "small", **legend})
@@ -62,8 +65,7 @@ def _losses(label, item) -> np.ndarray:
     return _validation.finite_series(f"losses {label!r}", getattr(item, "losses", item), "losses")
 
 
-def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200,
-                   contour_lines: bool = True):
+def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200, contour_lines: bool = True):
     """Filled contours of ``landscape`` on log-spaced levels above its minimum; minima as stars."""
     landscape = _landscapes.get(landscape)
     ax = _axes(ax)
@@ -73,11 +75,11 @@ def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200,
     bounds = np.geomspace(low, float(gap.max()), levels)
     ax.contourf(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), cmap=_BACKGROUND)
     if contour_lines:
-        ax.contour(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), colors="0.45",
-                   linewidths=0.4)
+        ax.contour(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), colors="0.45", linewidths=0.4)
     minima = np.asarray(landscape.minima)
-    ax.plot(minima[:, 0], minima[:, 1], "*", color="gold", markeredgecolor="black",
-            markersize=14, label="minimum", zorder=4)
+    ax.plot(
+        minima[:, 0], minima[:, 1], "*", color="gold", markeredgecolor="black", markersize=14, label="minimum", zorder=4
+    )
     # Equal scales on both axes: a stretched valley looks stretched, and the
     # gradient meets the contour lines at right angles.
     ax.set(xlim=landscape.x_range, ylim=landscape.y_range, xlabel="$x$", ylabel="$y$", aspect="equal")
@@ -91,8 +93,17 @@ def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, marker
     for i, (label, item) in enumerate(paths.items()):
         points = _points(label, item)
         color = PATH_COLORS[i % len(PATH_COLORS)]
-        ax.plot(points[:, 0], points[:, 1], "-", color=color, lw=1.6, label=label,
-                marker="." if markers else None, markersize=4, zorder=3)
+        ax.plot(
+            points[:, 0],
+            points[:, 1],
+            "-",
+            color=color,
+            lw=1.6,
+            label=label,
+            marker="." if markers else None,
+            markersize=4,
+            zorder=3,
+        )
         ax.plot(*points[0], "o", color=color, markeredgecolor="black", zorder=5)
         ax.plot(*points[-1], "s", color=color, markeredgecolor="black", markersize=6, zorder=5)
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
@@ -114,8 +125,7 @@ def paths_on_landscapes(setups: dict, steps: int = 500, panel_size=(5.3, 4.4), m
 
     if not isinstance(setups, dict) or not setups:
         raise ValueError("setups must map at least one panel title to (landscape, {label: optimizer}).")
-    fig, axes = plt.subplots(1, len(setups), figsize=(panel_size[0] * len(setups), panel_size[1]),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(setups), figsize=(panel_size[0] * len(setups), panel_size[1]), squeeze=False)
     runs = {}
     for ax, (title, setup) in zip(axes[0], setups.items()):
         if not (isinstance(setup, tuple) and len(setup) == 2 and isinstance(setup[1], dict)):
@@ -157,8 +167,15 @@ def plot_path_1d(f, points, ax=None, x_range=None, label: str | None = None):
     return ax
 
 
-def animate_paths(landscape, paths: dict, frames: int = 40, interval_ms: int = 120,
-                  title: str | None = None, width: float = 6.0, dpi: int = 80):
+def animate_paths(
+    landscape,
+    paths: dict,
+    frames: int = 40,
+    interval_ms: int = 120,
+    title: str | None = None,
+    width: float = 6.0,
+    dpi: int = 80,
+):
     """An animation of the paths being drawn step by step.
 
     Long paths are sampled to at most ``frames`` frames; the figure is
@@ -225,15 +242,16 @@ def animate_paths(landscape, paths: dict, frames: int = 40, interval_ms: int = 1
     return animation
 
 
-def animation_html(animation) -> "IPython.display.HTML":
+def animation_html(animation):
     """The animation as a self-contained JavaScript player (frames embedded as PNG)."""
     from IPython.display import HTML
 
     return HTML(animation.to_jshtml(default_mode="once"))
 
 
-def plot_training(runs: dict, metric: str = "step_loss", ax=None, smooth: int = 1,
-                  log: bool = False, title: str | None = None):
+def plot_training(
+    runs: dict, metric: str = "step_loss", ax=None, smooth: int = 1, log: bool = False, title: str | None = None
+):
     """One curve per training run of ``{label: Run}`` (from :mod:`optlab.training`).
 
     ``metric`` is "step_loss" (the loss of every mini-batch, against the step;
@@ -266,8 +284,7 @@ def plot_training(runs: dict, metric: str = "step_loss", ax=None, smooth: int = 
     return ax
 
 
-def plot_sweep(sweeps, metric: str, by: str = "learning_rate",
-               how: str = "final", ax=None, title: str | None = None):
+def plot_sweep(sweeps, metric: str, by: str = "learning_rate", how: str = "final", ax=None, title: str | None = None):
     """``metric`` against ``by`` (log scale) for one :class:`~optlab.training.Sweep` or ``{label: Sweep}``.
 
     Instead of a Sweep, a list of runs will do (anything with ``config``,
@@ -290,12 +307,21 @@ def plot_sweep(sweeps, metric: str, by: str = "learning_rate",
         ok = ~np.isnan(table).any(axis=1)
         if ok.any():
             ax.plot(values[ok], table[ok].mean(axis=1), "-", marker=marker, color=color, label=label)
-            ax.fill_between(values[ok], table[ok].min(axis=1), table[ok].max(axis=1),
-                            color=color, alpha=0.2, linewidth=0)
+            ax.fill_between(
+                values[ok], table[ok].min(axis=1), table[ok].max(axis=1), color=color, alpha=0.2, linewidth=0
+            )
         if (~ok).any():
-            ax.plot(values[~ok], np.ones((~ok).sum()), "x", color=color, markersize=9,
-                    markeredgewidth=2, transform=ax.get_xaxis_transform(), clip_on=False,
-                    label=f"{label} diverged" if label else "diverged")
+            ax.plot(
+                values[~ok],
+                np.ones((~ok).sum()),
+                "x",
+                color=color,
+                markersize=9,
+                markeredgewidth=2,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                label=f"{label} diverged" if label else "diverged",
+            )
     ax.set_xscale("log")
     ax.set(xlabel=by.replace("_", " "), ylabel=f"{how} {metric.replace('_', ' ')}")
     ax.legend(fontsize="small")
@@ -313,14 +339,13 @@ def plot_lr_range_test(result, ax=None, title: str | None = None):
     """
     ax = _axes(ax)
     finite = np.isfinite(result.losses)
-    ax.plot(result.learning_rates[finite], result.losses[finite], color=PATH_COLORS[1], alpha=0.3,
-            label="mini-batch loss")
+    ax.plot(
+        result.learning_rates[finite], result.losses[finite], color=PATH_COLORS[1], alpha=0.3, label="mini-batch loss"
+    )
     finite = np.isfinite(result.smoothed)
-    ax.plot(result.learning_rates[finite], result.smoothed[finite], color=PATH_COLORS[1],
-            label="smoothed")
+    ax.plot(result.learning_rates[finite], result.smoothed[finite], color=PATH_COLORS[1], label="smoothed")
     ax.axvline(result.minimum, color="0.3", linestyle=":", label=f"lowest: {result.minimum:.3g}")
-    ax.axvline(result.suggestion, color=PATH_COLORS[0], linestyle="--",
-               label=f"suggested: {result.suggestion:.3g}")
+    ax.axvline(result.suggestion, color=PATH_COLORS[0], linestyle="--", label=f"suggested: {result.suggestion:.3g}")
     ax.set_xscale("log")
     ax.set(xlabel="learning rate", ylabel="loss")
     if finite.any():  # keep the final explosion from flattening the curve
@@ -338,8 +363,9 @@ def plot_schedules(schedules: dict, steps: int, ax=None, title: str | None = Non
     ax = _axes(ax)
     steps = _validation.whole_number("steps", steps, minimum=1)
     for i, (label, schedule) in enumerate(schedules.items()):
-        ax.plot(np.arange(steps), _schedule_values(schedule, steps),
-                color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
+        ax.plot(
+            np.arange(steps), _schedule_values(schedule, steps), color=PATH_COLORS[i % len(PATH_COLORS)], label=label
+        )
     ax.set(xlabel="step", ylabel="learning rate")
     ax.legend(fontsize="small")
     if title:

@@ -45,11 +45,33 @@ import numpy as np
 from . import _validation
 
 __all__ = [
-    "Metric", "METRICS", "higher_is_better", "split_of", "check_choice_metric", "divergence_step",
-    "DEFAULT_MAX_LOSS", "Run", "setting_values", "runs_table", "select_runs", "by_label",
-    "Summary", "summarize", "decimals", "format_statistic", "t_quantile", "Comparison", "compare",
-    "Choice", "choose", "best_setting", "tune_then_rerun", "near_best", "TunedSummary",
-    "tuned_summary", "MIN_SEEDS",
+    "Metric",
+    "METRICS",
+    "higher_is_better",
+    "split_of",
+    "check_choice_metric",
+    "divergence_step",
+    "DEFAULT_MAX_LOSS",
+    "Run",
+    "setting_values",
+    "runs_table",
+    "select_runs",
+    "by_label",
+    "Summary",
+    "summarize",
+    "decimals",
+    "format_statistic",
+    "t_quantile",
+    "Comparison",
+    "compare",
+    "Choice",
+    "choose",
+    "best_setting",
+    "tune_then_rerun",
+    "near_best",
+    "TunedSummary",
+    "tuned_summary",
+    "MIN_SEEDS",
 ]
 
 #: The evidence protocol's floor: a quoted training result is a statistic over at least this many seeds.
@@ -72,23 +94,28 @@ class Metric:
 #: ``accuracy`` (training split, means over an epoch's mini-batches),
 #: ``val_*`` and ``test_*`` (after each epoch); benchmark problems record
 #: ``train_loss`` and ``test_loss``; ``step_loss`` is one mini-batch's loss.
-METRICS = {metric.name: metric for metric in (
-    Metric("loss", "train", False),
-    Metric("accuracy", "train", True),
-    Metric("train_loss", "train", False),
-    Metric("step_loss", "train", False),
-    Metric("val_loss", "validation", False),
-    Metric("val_accuracy", "validation", True),
-    Metric("test_loss", "test", False),
-    Metric("test_accuracy", "test", True),
-    Metric("test_error", "test", False),
-)}
+METRICS = {
+    metric.name: metric
+    for metric in (
+        Metric("loss", "train", False),
+        Metric("accuracy", "train", True),
+        Metric("train_loss", "train", False),
+        Metric("step_loss", "train", False),
+        Metric("val_loss", "validation", False),
+        Metric("val_accuracy", "validation", True),
+        Metric("test_loss", "test", False),
+        Metric("test_accuracy", "test", True),
+        Metric("test_error", "test", False),
+    )
+}
 
 
 def _metric(metric: str) -> Metric:
     if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}: the known metrics are {sorted(METRICS)} "
-                         f"(optlab.results.METRICS says for each whether higher is better).")
+        raise ValueError(
+            f"unknown metric {metric!r}: the known metrics are {sorted(METRICS)} "
+            f"(optlab.results.METRICS says for each whether higher is better)."
+        )
     return METRICS[metric]
 
 
@@ -193,13 +220,13 @@ def setting_values(runs, name: str, owner: str = "given") -> np.ndarray:
         return np.array(sorted(found))
     except TypeError as error:
         raise TypeError(
-            f"the values of {name!r} cannot be ordered (schedules, perhaps); pick runs "
-            f"by their config instead."
+            f"the values of {name!r} cannot be ordered (schedules, perhaps); pick runs by their config instead."
         ) from error
 
 
-def runs_table(runs, metric: str, by: str = "learning_rate", how: str = "final",
-               unique: bool = True, owner: str = "given"):
+def runs_table(
+    runs, metric: str, by: str = "learning_rate", how: str = "final", unique: bool = True, owner: str = "given"
+):
     """``metric`` for every value of ``by`` (rows) and every seed (columns) of ``runs``.
 
     ``how`` is "final" (last epoch or record) or "best" (best epoch). A
@@ -218,8 +245,10 @@ def runs_table(runs, metric: str, by: str = "learning_rate", how: str = "final",
         i = int(np.searchsorted(rows, run.config[by]))
         j = int(np.searchsorted(seeds, run.config["seed"]))
         if unique and (i, j) in seen:
-            raise ValueError(f"two runs share {by} = {run.config[by]!r} and seed {run.config['seed']}: "
-                             f"pass the runs of one optimizer and one batch size.")
+            raise ValueError(
+                f"two runs share {by} = {run.config[by]!r} and seed {run.config['seed']}: "
+                f"pass the runs of one optimizer and one batch size."
+            )
         seen.add((i, j))
         table[i, j] = run.final(metric) if how == "final" else run.best(metric)
     return rows, table
@@ -244,8 +273,11 @@ def select_runs(runs, **config) -> list:
     def same(a, b):
         return a is b or (not callable(a) and not callable(b) and a == b)
 
-    chosen = [run for run in runs
-              if all(name in run.config and same(run.config[name], value) for name, value in config.items())]
+    chosen = [
+        run
+        for run in runs
+        if all(name in run.config and same(run.config[name], value) for name, value in config.items())
+    ]
     if not chosen:
         raise ValueError(f"no run has {config}; check the values against the grid.")
     return chosen
@@ -273,6 +305,7 @@ def by_label(runs, *keys) -> dict:
 
 # --- statistics over seeds, and the precision rule ---------------------------------------------------
 
+
 def decimals(se: float) -> int | None:
     """The precision rule: how many decimals a mean with standard error ``se`` may be printed with.
 
@@ -286,7 +319,7 @@ def decimals(se: float) -> int | None:
     if not math.isfinite(se) or se <= 0:
         return None
     exponent = math.floor(math.log10(se))
-    leading = int(round(se / 10 ** exponent, 6))  # guard 0.1 / 10**-1 = 0.9999999
+    leading = int(round(se / 10**exponent, 6))  # guard 0.1 / 10**-1 = 0.9999999
     if leading >= 10:
         exponent, leading = exponent + 1, 1
     places = -exponent + (1 if leading == 1 else 0)
@@ -383,10 +416,38 @@ def summarize(values, metric: str | None = None) -> Summary:
 # --- the tie rule -------------------------------------------------------------------------------------
 
 # Two-sided 97.5% quantiles of Student's t for 1 to 30 degrees of freedom.
-_T975 = (12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157,
-         2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905, 2.109816, 2.100922,
-         2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899, 2.059539, 2.055529, 2.051831,
-         2.048407, 2.045230, 2.042272)
+_T975 = (
+    12.706205,
+    4.302653,
+    3.182446,
+    2.776445,
+    2.570582,
+    2.446912,
+    2.364624,
+    2.306004,
+    2.262157,
+    2.228139,
+    2.200985,
+    2.178813,
+    2.160369,
+    2.144787,
+    2.131450,
+    2.119905,
+    2.109816,
+    2.100922,
+    2.093024,
+    2.085963,
+    2.079614,
+    2.073873,
+    2.068658,
+    2.063899,
+    2.059539,
+    2.055529,
+    2.051831,
+    2.048407,
+    2.045230,
+    2.042272,
+)
 
 
 def t_quantile(df: int) -> float:
@@ -399,8 +460,12 @@ def t_quantile(df: int) -> float:
     if df <= len(_T975):
         return _T975[df - 1]
     z = 1.959963985
-    return (z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
-            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3))
+    return (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
 
 
 @dataclass(frozen=True)
@@ -426,19 +491,24 @@ class Comparison:
         return self.verdict == "tie"
 
     def __str__(self) -> str:
-        return (f"a − b = {format_statistic(self.difference, self.se)} over {self.n} seeds: "
-                f"{'a tie' if self.tie else self.verdict} (threshold {self.threshold:.2g})")
+        return (
+            f"a − b = {format_statistic(self.difference, self.se)} over {self.n} seeds: "
+            f"{'a tie' if self.tie else self.verdict} (threshold {self.threshold:.2g})"
+        )
 
 
 def _paired(a, b) -> tuple:
     a = np.asarray(a, dtype=np.float64).ravel()
     b = np.asarray(b, dtype=np.float64).ravel()
     if a.shape != b.shape:
-        raise ValueError(f"a paired comparison needs one value per seed on both sides, in the same seed order; "
-                         f"got {len(a)} and {len(b)} values.")
+        raise ValueError(
+            f"a paired comparison needs one value per seed on both sides, in the same seed order; "
+            f"got {len(a)} and {len(b)} values."
+        )
     if len(a) < 2:
-        raise ValueError("a comparison over seeds needs at least 2 seeds on each side (the protocol asks for "
-                         f"{MIN_SEEDS}).")
+        raise ValueError(
+            f"a comparison over seeds needs at least 2 seeds on each side (the protocol asks for {MIN_SEEDS})."
+        )
     if np.isnan(a).any() or np.isnan(b).any():
         raise ValueError("a diverged run (NaN) cannot be compared by its value; count the divergences instead.")
     return a, b
@@ -465,6 +535,7 @@ def compare(a, b) -> Comparison:
 
 
 # --- choosing a setting on a named split --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -508,8 +579,9 @@ def choose(runs, metric: str, by: str = "learning_rate") -> Choice:
     means = table.mean(axis=1)
     ok = ~np.isnan(means)
     if not ok.any():
-        raise ValueError(f"every value of {by!r} has a diverged run; nothing to choose: widen the grid "
-                         f"towards safer values.")
+        raise ValueError(
+            f"every value of {by!r} has a diverged run; nothing to choose: widen the grid towards safer values."
+        )
     sign = -1.0 if higher_is_better(metric) else 1.0
     index = int(np.argmin(np.where(ok, sign * means, np.inf)))
     tied = []
@@ -605,8 +677,14 @@ class TunedSummary:
         return float(np.max(self.scores))
 
 
-def tuned_summary(groups: dict, tune_metric: str, report_metric: str, within: float | None = None,
-                  by: str = "learning_rate", tune_seed: int = 0) -> dict:
+def tuned_summary(
+    groups: dict,
+    tune_metric: str,
+    report_metric: str,
+    within: float | None = None,
+    by: str = "learning_rate",
+    tune_seed: int = 0,
+) -> dict:
     """The protocol for every group of runs: tune, rerun, read the sensitivity curve.
 
     For each ``{key: runs}`` of ``groups`` (one optimizer's grid, e.g. from
@@ -626,8 +704,12 @@ def tuned_summary(groups: dict, tune_metric: str, report_metric: str, within: fl
         good = values[:0] if within is None else near_best(values, scores, within, higher_is_better(report_metric))
         unstable = values[np.isnan(scores).any(axis=1)]
         summaries[key] = TunedSummary(
-            best=best, runs=chosen, scores=np.array([run.final(report_metric) for run in chosen]),
-            values=values, near_best=good, at_edge=bool(best in (values[0], values[-1])),
+            best=best,
+            runs=chosen,
+            scores=np.array([run.final(report_metric) for run in chosen]),
+            values=values,
+            near_best=good,
+            at_edge=bool(best in (values[0], values[-1])),
             lowest_diverged=float(unstable.min()) if len(unstable) else None,
         )
     return summaries

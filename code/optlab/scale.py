@@ -43,10 +43,28 @@ from keras import ops
 
 from . import _validation
 
-__all__ = ["split_cpu", "mirrored", "one_device", "train_replicated", "fit_replicated", "ReplicatedRun",
-           "difference_per_step", "largest_difference", "plot_differences", "step_norms", "accuracy", "scaled_learning_rate", "LinearScaling",
-           "StackedLamb", "lamb_sweep", "LargeBatchStudy", "large_batch_study", "at_steps", "plot_large_batch",
-           "plot_data_parallel"]
+__all__ = [
+    "split_cpu",
+    "mirrored",
+    "one_device",
+    "train_replicated",
+    "fit_replicated",
+    "ReplicatedRun",
+    "difference_per_step",
+    "largest_difference",
+    "plot_differences",
+    "step_norms",
+    "accuracy",
+    "scaled_learning_rate",
+    "LinearScaling",
+    "StackedLamb",
+    "lamb_sweep",
+    "LargeBatchStudy",
+    "large_batch_study",
+    "at_steps",
+    "plot_large_batch",
+    "plot_data_parallel",
+]
 
 LOSS_REDUCTIONS = ("global", "per_replica")
 
@@ -98,10 +116,13 @@ def mirrored(n: int):
         return tf.distribute.MirroredStrategy([d.name for d in gpus[:n]])
     devices = tf.config.list_logical_devices("CPU")
     if n > len(devices):
-        raise ValueError(f"mirrored({n}): only {len(devices)} logical CPU device(s) and {len(gpus)} GPU(s); "
-                         f"call split_cpu({n}) first, in a fresh kernel.")
-    return tf.distribute.MirroredStrategy([d.name for d in devices[:n]],
-                                          cross_device_ops=tf.distribute.ReductionToOneDevice())
+        raise ValueError(
+            f"mirrored({n}): only {len(devices)} logical CPU device(s) and {len(gpus)} GPU(s); "
+            f"call split_cpu({n}) first, in a fresh kernel."
+        )
+    return tf.distribute.MirroredStrategy(
+        [d.name for d in devices[:n]], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
 
 
 def one_device():
@@ -135,8 +156,9 @@ class ReplicatedRun:
     optimizer: object = None
 
 
-def train_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, steps: int,
-                     loss_reduction: str = "global") -> ReplicatedRun:
+def train_replicated(
+    strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, steps: int, loss_reduction: str = "global"
+) -> ReplicatedRun:
     r"""Train ``model_fn()`` with ``optimizer_fn()`` for ``steps`` steps under ``strategy``.
 
     Batch ``k`` holds examples ``k·B .. (k+1)·B − 1`` of ``x, y`` (no
@@ -164,8 +186,10 @@ def train_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int,
     x, y = np.asarray(x), np.asarray(y)
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
-        raise ValueError(f"batch_size ({batch_size}) must be a multiple of the number of replicas "
-                         f"({replicas}), so that every replica gets an equal slice.")
+        raise ValueError(
+            f"batch_size ({batch_size}) must be a multiple of the number of replicas "
+            f"({replicas}), so that every replica gets an equal slice."
+        )
     if steps * batch_size > len(x):
         raise ValueError(f"steps × batch_size = {steps * batch_size} examples, but x has only {len(x)}.")
     with strategy.scope():
@@ -180,7 +204,7 @@ def train_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int,
         # This replica's slice of the global batch: examples r·B/N .. (r+1)·B/N − 1, as
         # strategy.experimental_distribute_dataset would cut it.
         first = tf.distribute.get_replica_context().replica_id_in_sync_group * per_replica
-        inputs, targets = inputs[first:first + per_replica], targets[first:first + per_replica]
+        inputs, targets = inputs[first : first + per_replica], targets[first : first + per_replica]
         with tf.GradientTape() as tape:
             logits = model(inputs)
             per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, logits)
@@ -202,15 +226,16 @@ def train_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int,
     y = tf.constant(y[: steps * batch_size].astype(np.int32))
     history = [flat()]
     for k in range(steps):
-        step(x[k * batch_size:(k + 1) * batch_size], y[k * batch_size:(k + 1) * batch_size])
+        step(x[k * batch_size : (k + 1) * batch_size], y[k * batch_size : (k + 1) * batch_size])
         history.append(flat())
     spread = 0.0
     for v in variables:
         copies = strategy.experimental_local_results(getattr(v, "value", v))
         for copy in copies[1:]:
             spread = max(spread, float(np.max(np.abs(copy.numpy() - copies[0].numpy()))))
-    return ReplicatedRun(weights=np.stack(history), replicas=replicas, replica_spread=spread, model=model,
-                         optimizer=optimizer)
+    return ReplicatedRun(
+        weights=np.stack(history), replicas=replicas, replica_spread=spread, model=model, optimizer=optimizer
+    )
 
 
 def difference_per_step(a: ReplicatedRun, b: ReplicatedRun) -> np.ndarray:
@@ -219,8 +244,10 @@ def difference_per_step(a: ReplicatedRun, b: ReplicatedRun) -> np.ndarray:
     Entry k is :math:`\max_i |w^{(a)}_{k,i} - w^{(b)}_{k,i}|` over all weights, k = 0 before the first step.
     """
     if a.weights.shape != b.weights.shape:
-        raise ValueError(f"the runs have different shapes: {a.weights.shape} and {b.weights.shape} "
-                         f"(same model and number of steps needed).")
+        raise ValueError(
+            f"the runs have different shapes: {a.weights.shape} and {b.weights.shape} "
+            f"(same model and number of steps needed)."
+        )
     return np.max(np.abs(a.weights.astype(np.float64) - b.weights.astype(np.float64)), axis=1)
 
 
@@ -245,8 +272,12 @@ def plot_differences(pairs: dict, ax=None):
         differences = difference_per_step(reference, run)[1:]
         steps = np.arange(1, len(differences) + 1)
         ax.plot(steps, np.where(differences > 0, differences, np.nan), "o-", ms=3, label=label)
-    ax.set(yscale="log", xlabel="step", ylabel="largest |weight difference|",
-           title="distance from the one-device run, step by step")
+    ax.set(
+        yscale="log",
+        xlabel="step",
+        ylabel="largest |weight difference|",
+        title="distance from the one-device run, step by step",
+    )
     ax.legend(fontsize=8)
     return ax
 
@@ -277,8 +308,9 @@ def fit_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, s
     if steps * batch_size > len(x):
         raise ValueError(f"steps × batch_size = {steps * batch_size} examples, but x has only {len(x)}.")
     if batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(f"batch_size ({batch_size}) must be a multiple of the number of replicas "
-                         f"({strategy.num_replicas_in_sync}).")
+        raise ValueError(
+            f"batch_size ({batch_size}) must be a multiple of the number of replicas ({strategy.num_replicas_in_sync})."
+        )
     with strategy.scope():
         model = model_fn()
         model.compile(optimizer=optimizer_fn(), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -288,15 +320,27 @@ def fit_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, s
 
     history = [flat()]
     record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: history.append(flat()))
-    model.fit(x[: steps * batch_size], y[: steps * batch_size], batch_size=batch_size, epochs=1, shuffle=False,
-              verbose=0, callbacks=[record])
+    model.fit(
+        x[: steps * batch_size],
+        y[: steps * batch_size],
+        batch_size=batch_size,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=[record],
+    )
     spread = 0.0
     for v in model.trainable_variables:
         copies = strategy.experimental_local_results(getattr(v, "value", v))
         for copy in copies[1:]:
             spread = max(spread, float(np.max(np.abs(copy.numpy() - copies[0].numpy()))))
-    return ReplicatedRun(weights=np.stack(history), replicas=strategy.num_replicas_in_sync,
-                         replica_spread=spread, model=model, optimizer=model.optimizer)
+    return ReplicatedRun(
+        weights=np.stack(history),
+        replicas=strategy.num_replicas_in_sync,
+        replica_spread=spread,
+        model=model,
+        optimizer=model.optimizer,
+    )
 
 
 def scaled_learning_rate(base_rate: float, base_batch: int, batch: int, step: int, warmup_steps: int) -> float:
@@ -331,8 +375,12 @@ class LinearScaling(keras.optimizers.schedules.LearningRateSchedule):
         return ops.where(t < self.warmup_steps, rising, target)
 
     def get_config(self):
-        return {"base_rate": self.base_rate, "base_batch": self.base_batch, "batch": self.batch,
-                "warmup_steps": self.warmup_steps}
+        return {
+            "base_rate": self.base_rate,
+            "base_batch": self.base_batch,
+            "batch": self.batch,
+            "warmup_steps": self.warmup_steps,
+        }
 
 
 class StackedLamb(keras.optimizers.Lamb):
@@ -357,8 +405,10 @@ class StackedLamb(keras.optimizers.Lamb):
     def build(self, variables):
         for variable in variables:
             if not len(variable.shape) or variable.shape[0] != len(self.rates):
-                raise ValueError(f"variable {variable.name} of shape {tuple(variable.shape)} should hold "
-                                 f"{len(self.rates)} copies on its first axis (one per rate).")
+                raise ValueError(
+                    f"variable {variable.name} of shape {tuple(variable.shape)} should hold "
+                    f"{len(self.rates)} copies on its first axis (one per rate)."
+                )
         super().build(variables)
 
     def update_step(self, gradient, variable, learning_rate):
@@ -370,8 +420,9 @@ class StackedLamb(keras.optimizers.Lamb):
         v = self._velocities[self._get_variable_index(variable)]
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
         self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
-        update = ops.divide(ops.divide(m, 1.0 - beta_1_power),
-                            ops.add(ops.sqrt(ops.divide(v, 1.0 - beta_2_power)), self.epsilon))
+        update = ops.divide(
+            ops.divide(m, 1.0 - beta_1_power), ops.add(ops.sqrt(ops.divide(v, 1.0 - beta_2_power)), self.epsilon)
+        )
         axes = tuple(range(1, len(variable.shape)))
         w_norm = ops.sqrt(ops.sum(ops.square(variable), axis=axes, keepdims=True))
         u_norm = ops.sqrt(ops.sum(ops.square(update), axis=axes, keepdims=True))
@@ -395,8 +446,9 @@ def lamb_sweep(data, *, learning_rate, seeds=(0,), batch_size: int = 100, epochs
     """
     from . import beyond
 
-    runs, _ = beyond.stacked_sweep(StackedLamb, data, learning_rate=learning_rate, seeds=seeds,
-                                   batch_size=batch_size, epochs=epochs, hidden=hidden)
+    runs, _ = beyond.stacked_sweep(
+        StackedLamb, data, learning_rate=learning_rate, seeds=seeds, batch_size=batch_size, epochs=epochs, hidden=hidden
+    )
     return runs
 
 
@@ -429,9 +481,18 @@ class LargeBatchStudy:
         return {batch: choice.best for batch, choice in self.choices.items()}
 
 
-def large_batch_study(data, *, base_batch: int, batches, base_rates, factors=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2),
-                      seeds=(0, 1, 2, 3, 4), epochs: int = 10, optimizer: str = "sgd",
-                      metric: str = "val_loss") -> LargeBatchStudy:
+def large_batch_study(
+    data,
+    *,
+    base_batch: int,
+    batches,
+    base_rates,
+    factors=(1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2),
+    seeds=(0, 1, 2, 3, 4),
+    epochs: int = 10,
+    optimizer: str = "sgd",
+    metric: str = "val_loss",
+) -> LargeBatchStudy:
     r"""Tune the rate at each batch size and compare the choice with the linear scaling rule.
 
     At :math:`B_0` = ``base_batch`` the rates ``base_rates`` are tried and the
@@ -466,8 +527,16 @@ def large_batch_study(data, *, base_batch: int, batches, base_rates, factors=(1 
     for batch in batches:
         run(batch, [f * linear[batch] for f in factors])
     order = [base_batch, *batches]
-    return LargeBatchStudy(base_batch, base_rate, epochs, metric, {b: runs[b] for b in order},
-                           {b: choices[b] for b in order}, linear, {b: len(data.x_train) // b for b in order})
+    return LargeBatchStudy(
+        base_batch,
+        base_rate,
+        epochs,
+        metric,
+        {b: runs[b] for b in order},
+        {b: choices[b] for b in order},
+        linear,
+        {b: len(data.x_train) // b for b in order},
+    )
 
 
 def _grid_rate(study: LargeBatchStudy, batch: int, rate: float) -> float:
@@ -507,8 +576,12 @@ def at_steps(study: LargeBatchStudy, steps: int, metric: str = "val_loss", rate:
     return found
 
 
-_LABELS = {"loss": "training loss", "val_loss": "validation loss", "val_accuracy": "validation accuracy",
-           "accuracy": "training accuracy"}
+_LABELS = {
+    "loss": "training loss",
+    "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy",
+    "accuracy": "training accuracy",
+}
 
 
 def plot_large_batch(study: LargeBatchStudy, axes=None, rate: float | None = None):
@@ -544,14 +617,22 @@ def plot_large_batch(study: LargeBatchStudy, axes=None, rate: float | None = Non
             right.plot(steps, mean, "-", marker=marker, color=color, label=f"B = {batch}, η = {shown:.3g}")
             right.fill_between(steps, mean - se, mean + se, color=color, alpha=0.2)
     metric = _LABELS.get(study.metric, study.metric.replace("_", " "))
-    left.set(xscale="log", xlabel="learning rate η (dotted: linear rule η₀·B/B₀)",
-             ylabel=f"{metric} after {study.epochs} epochs", title="rate grid at each batch size")
+    left.set(
+        xscale="log",
+        xlabel="learning rate η (dotted: linear rule η₀·B/B₀)",
+        ylabel=f"{metric} after {study.epochs} epochs",
+        title="rate grid at each batch size",
+    )
     if results.higher_is_better(study.metric) is False:
         left.set_yscale("log")
     left.legend()
     title = "each batch size at its chosen rate" if rate is None else f"every batch size at η = {rate:g}"
-    right.set(xscale="log", xlabel="optimizer steps", ylabel=f"{_LABELS.get(curve, curve)} (mean ± s.e. over seeds)",
-              title=title)
+    right.set(
+        xscale="log",
+        xlabel="optimizer steps",
+        ylabel=f"{_LABELS.get(curve, curve)} (mean ± s.e. over seeds)",
+        title=title,
+    )
     right.legend()
     return axes
 
@@ -586,6 +667,11 @@ def plot_data_parallel(replicas: int = 4, ax=None):
         arrow(4.5, y + 0.3, 5.0, replicas / 2)
         arrow(6.6, replicas / 2, 7.55, y + 0.3)
     box(5.0, replicas / 2 - 0.45, 1.6, 0.9, "all-reduce\ng = g1 + … + g" + str(replicas), "gold", alpha=0.5)
-    ax.text(0.1, -0.45, f"one global batch of B examples → {replicas} replicas → one summed gradient → "
-                        f"{replicas} identical updates", fontsize=9, color="0.3")
+    ax.text(
+        0.1,
+        -0.45,
+        f"one global batch of B examples → {replicas} replicas → one summed gradient → {replicas} identical updates",
+        fontsize=9,
+        color="0.3",
+    )
     return ax

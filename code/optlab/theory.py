@@ -85,8 +85,7 @@ def _largest_root_modulus(b: float, c: float) -> float:
     return float(max(abs((b + root) / 2), abs((b - root) / 2)))
 
 
-def momentum_contraction(learning_rate: float, momentum: float, curvatures,
-                         nesterov: bool = False) -> float:
+def momentum_contraction(learning_rate: float, momentum: float, curvatures, nesterov: bool = False) -> float:
     r"""The asymptotic factor per step of heavy-ball (or Nesterov) momentum on a quadratic.
 
     For each curvature :math:`\lambda` the error obeys a two-term recurrence
@@ -177,8 +176,7 @@ def rmsprop_step_bound(learning_rate: float, rho: float, momentum: float = 0.0) 
     return lr / math.sqrt(1 - rho) / (1 - mu)
 
 
-def rmsprop_settled_step(gradient, learning_rate: float, epsilon: float,
-                         epsilon_inside: bool = True) -> np.ndarray:
+def rmsprop_settled_step(gradient, learning_rate: float, epsilon: float, epsilon_inside: bool = True) -> np.ndarray:
     r"""RMSprop's step under a constant gradient once its average has settled at :math:`v = g^2`.
 
     Keras and TensorFlow put :math:`\epsilon` inside the square root, PyTorch

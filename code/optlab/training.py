@@ -48,10 +48,25 @@ from . import results as _results
 from .results import Run
 
 __all__ = [
-    "Run", "Sweep", "StackedDense", "BatchLoss", "LRRangeTest", "RangeTestResult",
-    "initial_weights", "mlp", "stacked_mlp", "batch_order", "train", "sweep", "lr_range_test",
-    "range_test_schedule", "range_test_of", "warmup_cosine", "train_separately",
+    "Run",
+    "Sweep",
+    "StackedDense",
+    "BatchLoss",
+    "LRRangeTest",
+    "RangeTestResult",
+    "initial_weights",
+    "mlp",
+    "stacked_mlp",
+    "batch_order",
+    "train",
+    "sweep",
+    "lr_range_test",
+    "range_test_schedule",
+    "range_test_of",
+    "warmup_cosine",
+    "train_separately",
 ]
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -89,10 +104,13 @@ def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
     warmup_steps = _validation.whole_number("warmup_steps", warmup_steps, minimum=0)
     total_steps = _validation.whole_number("total_steps", total_steps, minimum=1)
     if total_steps <= warmup_steps:
-        raise ValueError(f"total_steps ({total_steps}) must exceed warmup_steps ({warmup_steps}): "
-                         f"the cosine needs at least one step.")
-    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps - warmup_steps,
-                                                  warmup_target=peak, warmup_steps=warmup_steps)
+        raise ValueError(
+            f"total_steps ({total_steps}) must exceed warmup_steps ({warmup_steps}): "
+            f"the cosine needs at least one step."
+        )
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=total_steps - warmup_steps, warmup_target=peak, warmup_steps=warmup_steps
+    )
 
 
 def initial_weights(layer_sizes, seed: int) -> list:
@@ -137,8 +155,7 @@ class StackedDense(keras.layers.Layer):
 
     def build(self, input_shape):
         self.kernel = self.add_weight(shape=(self.copies, input_shape[-1], self.units), name="kernel")
-        self.bias = self.add_weight(shape=(self.copies, 1, self.units), name="bias",
-                                    initializer="zeros")
+        self.bias = self.add_weight(shape=(self.copies, 1, self.units), name="bias", initializer="zeros")
 
     def call(self, inputs):
         return self.activation(ops.matmul(inputs, self.kernel) + self.bias)
@@ -240,8 +257,17 @@ def _epoch_history(records: list, names: list, complete: int) -> dict:
     return {name: np.array([record[name] for record in records[:complete]], np.float64) for name in names}
 
 
-def train(optimizer, data, *, epochs: int, batch_size: int | None = 100, seed: int = 0,
-          hidden=(100, 100), callbacks=(), max_loss: float = _results.DEFAULT_MAX_LOSS) -> Run:
+def train(
+    optimizer,
+    data,
+    *,
+    epochs: int,
+    batch_size: int | None = 100,
+    seed: int = 0,
+    hidden=(100, 100),
+    callbacks=(),
+    max_loss: float = _results.DEFAULT_MAX_LOSS,
+) -> Run:
     """Train an MLP on ``data`` with ``optimizer`` through ``model.fit``.
 
     Args:
@@ -266,21 +292,41 @@ def train(optimizer, data, *, epochs: int, batch_size: int | None = 100, seed: i
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     batches = tf.data.Dataset.from_tensor_slices(order.reshape(-1, batch_size)).map(
-        lambda index: (tf.gather(x, index), tf.gather(y, index)))
+        lambda index: (tf.gather(x, index), tf.gather(y, index))
+    )
     monitor = _Monitor(max_loss, _evaluation_parts(data), loss, bool(data.classes))
-    history = model.fit(batches, epochs=epochs, steps_per_epoch=order.shape[1], shuffle=False, verbose=0,
-                        callbacks=[monitor, *callbacks])
+    history = model.fit(
+        batches,
+        epochs=epochs,
+        steps_per_epoch=order.shape[1],
+        shuffle=False,
+        verbose=0,
+        callbacks=[monitor, *callbacks],
+    )
     step_loss = np.array(monitor.losses[: monitor.diverged_at], dtype=np.float64)
     steps = order.shape[1]
     complete = len(step_loss) // steps
-    records = [{"loss": float(step_loss[e * steps:(e + 1) * steps].mean()),  # Keras's epoch loss, from the steps
-                **({"accuracy": float(history.history["accuracy"][e])} if data.classes else {}),
-                **monitor.evaluations[e]} for e in range(complete)]
+    records = [
+        {
+            "loss": float(step_loss[e * steps : (e + 1) * steps].mean()),  # Keras's epoch loss, from the steps
+            **({"accuracy": float(history.history["accuracy"][e])} if data.classes else {}),
+            **monitor.evaluations[e],
+        }
+        for e in range(complete)
+    ]
     return Run(
-        config={"optimizer": type(optimizer).__name__, **_hyperparameters(optimizer),
-                "seed": seed, "epochs": epochs, "batch_size": batch_size},
-        step_loss=step_loss, epochs=_epoch_history(records, _metric_names(data), complete),
-        wall_time=time.perf_counter() - started, weights=model.get_weights(), diverged_at=monitor.diverged_at,
+        config={
+            "optimizer": type(optimizer).__name__,
+            **_hyperparameters(optimizer),
+            "seed": seed,
+            "epochs": epochs,
+            "batch_size": batch_size,
+        },
+        step_loss=step_loss,
+        epochs=_epoch_history(records, _metric_names(data), complete),
+        wall_time=time.perf_counter() - started,
+        weights=model.get_weights(),
+        diverged_at=monitor.diverged_at,
     )
 
 
@@ -288,9 +334,18 @@ def train(optimizer, data, *, epochs: int, batch_size: int | None = 100, seed: i
 XLA_THRESHOLD = 10_000
 
 
-def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(0,),
-          hidden=(100, 100), max_loss: float = _results.DEFAULT_MAX_LOSS, xla: bool | None = None,
-          **hyperparameters) -> Sweep:
+def sweep(
+    optimizer,
+    data,
+    *,
+    epochs: int,
+    batch_size: int | None = 100,
+    seeds=(0,),
+    hidden=(100, 100),
+    max_loss: float = _results.DEFAULT_MAX_LOSS,
+    xla: bool | None = None,
+    **hyperparameters,
+) -> Sweep:
     """Train one run per combination of ``hyperparameters`` and ``seeds``, all at once.
 
     ``optimizer`` names an optlab optimizer (:func:`optlab.optimizers.names`)
@@ -327,8 +382,9 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
 
     model = stacked_mlp(sizes, [seed for _, seed in configs])
     optimizer = cls.for_copies([combo for combo, _ in configs], model.trainable_variables)
-    orders = np.stack([batch_order(len(data.x_train), batch_size, epochs, seed)
-                       for _, seed in configs], axis=2)  # (epochs, steps, copies, batch)
+    orders = np.stack(
+        [batch_order(len(data.x_train), batch_size, epochs, seed) for _, seed in configs], axis=2
+    )  # (epochs, steps, copies, batch)
     if xla is None:
         xla = copies * epochs * orders.shape[1] >= XLA_THRESHOLD
     epoch_fn = _compiled_epoch(model, optimizer, data, orders.shape[1:], bool(xla))
@@ -352,15 +408,16 @@ def sweep(optimizer, data, *, epochs: int, batch_size: int | None = 100, seeds=(
     for c, (combo, seed) in enumerate(configs):
         diverged_at = _results.divergence_step(step_loss[:, c], max_loss)
         complete = len(records) if diverged_at is None else diverged_at // steps_per_epoch
-        runs.append(Run(
-            config={"optimizer": cls.__name__, **combo, "seed": seed, "epochs": epochs,
-                    "batch_size": batch_size},
-            step_loss=step_loss[:diverged_at, c],
-            epochs=_epoch_history([{k: v[c] for k, v in record.items()} for record in records], names, complete),
-            wall_time=wall_time,
-            weights=[w[c][0] if i % 2 else w[c] for i, w in enumerate(final_weights)],  # biases: (1, units)
-            diverged_at=diverged_at,
-        ))
+        runs.append(
+            Run(
+                config={"optimizer": cls.__name__, **combo, "seed": seed, "epochs": epochs, "batch_size": batch_size},
+                step_loss=step_loss[:diverged_at, c],
+                epochs=_epoch_history([{k: v[c] for k, v in record.items()} for record in records], names, complete),
+                wall_time=wall_time,
+                weights=[w[c][0] if i % 2 else w[c] for i, w in enumerate(final_weights)],  # biases: (1, units)
+                diverged_at=diverged_at,
+            )
+        )
     return Sweep(runs=runs, wall_time=wall_time, epoch_times=np.array(epoch_times))
 
 
@@ -410,7 +467,7 @@ class RangeTestResult:
 
 def _exponential_ramp(start: float, ratio: float, fraction: float) -> float:
     r"""The range test's exponential ramp: :math:`\eta_\text{start} \cdot r^f`, with f from 0 to 1."""
-    return start * ratio ** fraction
+    return start * ratio**fraction
 
 
 class LRRangeTest(keras.callbacks.Callback):
@@ -429,8 +486,15 @@ class LRRangeTest(keras.callbacks.Callback):
     (:func:`lr_range_test` does this); read :attr:`result` afterwards.
     """
 
-    def __init__(self, start: float = 1e-4, stop: float = 10.0, steps: int = 100,
-                 mode: str = "exponential", smoothing: float = 0.9, stop_factor: float = 4.0):
+    def __init__(
+        self,
+        start: float = 1e-4,
+        stop: float = 10.0,
+        steps: int = 100,
+        mode: str = "exponential",
+        smoothing: float = 0.9,
+        stop_factor: float = 4.0,
+    ):
         super().__init__()
         self.start = _validation.positive_number("start", start)
         self.stop = _validation.positive_number("stop", stop)
@@ -483,7 +547,7 @@ class LRRangeTest(keras.callbacks.Callback):
 def _smoothed_loss(average: float, loss: float, k: int, beta: float) -> tuple:
     """One step of the range test's bias-corrected moving average: (new average, smoothed loss at step k)."""
     average = beta * average + (1 - beta) * loss
-    return average, average / (1 - beta ** k)
+    return average, average / (1 - beta**k)
 
 
 def _past_the_minimum(smoothed: list, stop_factor: float) -> bool:
@@ -540,21 +604,47 @@ def range_test_of(run, schedule, *, smoothing: float = 0.9, stop_factor: float =
     return RangeTestResult(np.array(rates), np.array(kept), np.array(smoothed))
 
 
-def lr_range_test(optimizer, data, *, start: float = 1e-4, stop: float = 10.0, steps: int = 100,
-                  batch_size: int = 100, seed: int = 0, hidden=(100, 100), **options) -> RangeTestResult:
+def lr_range_test(
+    optimizer,
+    data,
+    *,
+    start: float = 1e-4,
+    stop: float = 10.0,
+    steps: int = 100,
+    batch_size: int = 100,
+    seed: int = 0,
+    hidden=(100, 100),
+    **options,
+) -> RangeTestResult:
     """Run :class:`LRRangeTest` on a fresh MLP (see :func:`train`) and return its result.
 
     ``options`` go to :class:`LRRangeTest` (``mode``, ``smoothing``, ``stop_factor``).
     """
     test = LRRangeTest(start, stop, steps, **options)
     steps_per_epoch = len(data.x_train) // batch_size
-    train(optimizer, data, epochs=math.ceil(test.steps / steps_per_epoch), batch_size=batch_size,
-          seed=seed, hidden=hidden, callbacks=[test], max_loss=math.inf)
+    train(
+        optimizer,
+        data,
+        epochs=math.ceil(test.steps / steps_per_epoch),
+        batch_size=batch_size,
+        seed=seed,
+        hidden=hidden,
+        callbacks=[test],
+        max_loss=math.inf,
+    )
     return test.result
 
 
-def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 100, hidden=(100, 100),
-                     xla: bool = False, max_loss: float = _results.DEFAULT_MAX_LOSS) -> dict:
+def train_separately(
+    runs: dict,
+    data,
+    *,
+    epochs: int,
+    batch_size: int | None = 100,
+    hidden=(100, 100),
+    xla: bool = False,
+    max_loss: float = _results.DEFAULT_MAX_LOSS,
+) -> dict:
     """Train one :func:`mlp` per entry of ``runs = {label: (optimizer, seed)}``, all at once.
 
     Every run has its own model (initial weights from its seed), its own fresh
@@ -592,8 +682,9 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
     models = [mlp(sizes, seed) for seed in seeds]
     for model, optimizer in zip(models, optimizers):
         optimizer.build(model.trainable_variables)
-    orders = np.stack([batch_order(len(data.x_train), batch_size, epochs, seed) for seed in seeds],
-                      axis=2)  # (epochs, steps, runs, batch)
+    orders = np.stack(
+        [batch_order(len(data.x_train), batch_size, epochs, seed) for seed in seeds], axis=2
+    )  # (epochs, steps, runs, batch)
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     parts = [(tf.constant(px), tf.constant(py)) for _, px, py in _evaluation_parts(data)]
     classification = bool(data.classes)
@@ -617,13 +708,11 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
             optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
             step_losses.append(loss)
             step_accuracies.append(accuracy)
-        return (k + 1, losses.write(k, tf.stack(step_losses)), accuracies.write(k, tf.stack(step_accuracies)),
-                order)
+        return (k + 1, losses.write(k, tf.stack(step_losses)), accuracies.write(k, tf.stack(step_accuracies)), order)
 
     def epoch(order):  # order: (steps, runs, batch)
         steps = order.shape[0]
-        start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps),
-                 order)
+        start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps), order)
         _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
         evaluations = []
         for px, py in parts:
@@ -632,7 +721,8 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
         return (losses.stack(), accuracies.stack(), *evaluations)
 
     compiled = tf.function(epoch, autograph=False, jit_compile=xla).get_concrete_function(
-        tf.TensorSpec(orders.shape[1:], tf.int32))
+        tf.TensorSpec(orders.shape[1:], tf.int32)
+    )
     names = _metric_names(data)
     step_losses, records = [], []
     for e in range(epochs):
@@ -646,12 +736,22 @@ def train_separately(runs: dict, data, *, epochs: int, batch_size: int | None = 
     for r, label in enumerate(labels):
         diverged_at = _results.divergence_step(step_loss[:, r], max_loss)
         complete = epochs if diverged_at is None else diverged_at // steps_per_epoch
-        config = {"optimizer": type(optimizers[r]).__name__, **_hyperparameters(optimizers[r]),
-                  "seed": seeds[r], "epochs": epochs, "batch_size": batch_size}
+        config = {
+            "optimizer": type(optimizers[r]).__name__,
+            **_hyperparameters(optimizers[r]),
+            "seed": seeds[r],
+            "epochs": epochs,
+            "batch_size": batch_size,
+        }
         result[label] = Run(
-            config=config, step_loss=step_loss[:diverged_at, r],
+            config=config,
+            step_loss=step_loss[:diverged_at, r],
             epochs=_epoch_history([{k: v[r] for k, v in record.items()} for record in records], names, complete),
-            wall_time=wall_time, weights=models[r].get_weights(), diverged_at=diverged_at, label=str(label))
+            wall_time=wall_time,
+            weights=models[r].get_weights(),
+            diverged_at=diverged_at,
+            label=str(label),
+        )
     return result
 
 
@@ -692,11 +792,14 @@ def _compiled_epoch(model, optimizer, data, order_shape, xla):
         _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
         evaluations = []
         for px, py in parts:
-            evaluations += per_copy(ops.broadcast_to(px, (copies, *px.shape)), ops.broadcast_to(py, (copies, *py.shape)))
+            evaluations += per_copy(
+                ops.broadcast_to(px, (copies, *px.shape)), ops.broadcast_to(py, (copies, *py.shape))
+            )
         return (losses.stack(), accuracies.stack(), *evaluations)
 
     return tf.function(epoch, jit_compile=xla, autograph=False).get_concrete_function(
-        tf.TensorSpec(order_shape, tf.int32))
+        tf.TensorSpec(order_shape, tf.int32)
+    )
 
 
 def _fresh_optimizer(optimizer):

@@ -31,9 +31,9 @@ import numpy as np
 import tensorflow as tf
 
 from . import _validation
-from . import results as _results
 from . import landscapes as _landscapes
 from . import optimizers as _optimizers
+from . import results as _results
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,9 @@ class Trajectory:
         return self.path[-1]
 
 
-def run(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200, start=None,
-        max_loss: float | None = None) -> Trajectory:
+def run(
+    optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200, start=None, max_loss: float | None = None
+) -> Trajectory:
     """Minimise ``landscape`` with ``optimizer`` for ``steps`` steps from ``start``.
 
     Args:
@@ -79,8 +80,7 @@ def run(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200, star
     return run_many({"run": optimizer}, landscape, steps, start, max_loss)["run"]
 
 
-def run_many(optimizers: dict, landscape, steps: int = 200, start=None,
-             max_loss: float | None = None) -> dict:
+def run_many(optimizers: dict, landscape, steps: int = 200, start=None, max_loss: float | None = None) -> dict:
     """:func:`run` for each optimizer of ``{label: optimizer}``, all in one compiled loop.
 
     Tracing a ``tf.function`` costs far more than running it, so the runs
@@ -97,10 +97,7 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None,
     for optimizer, weight in zip(optimizers.values(), weights):
         optimizer.build([weight])
     points, losses = _compiled_loop(list(optimizers.values()), landscape, weights, int(steps))
-    return {
-        label: _trajectory(points[:, i], losses[:, i], max_loss)
-        for i, label in enumerate(optimizers)
-    }
+    return {label: _trajectory(points[:, i], losses[:, i], max_loss) for i, label in enumerate(optimizers)}
 
 
 def _check_fresh(label, optimizer):
@@ -169,9 +166,16 @@ def _compiled_loop(optimizers, landscape, weights, steps):
     return points.numpy(), losses.numpy()
 
 
-def run_noisy(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200, runs: int = 50,
-              gradient_noise: float = 1.0, seed: int = 0, start=None,
-              max_loss: float | None = None) -> list:
+def run_noisy(
+    optimizer: keras.optimizers.Optimizer,
+    landscape,
+    steps: int = 200,
+    runs: int = 50,
+    gradient_noise: float = 1.0,
+    seed: int = 0,
+    start=None,
+    max_loss: float | None = None,
+) -> list:
     r"""``runs`` independent runs of ``optimizer`` on gradients with Gaussian noise added.
 
     Run :math:`r` takes steps with :math:`\tilde g_k = \nabla f(w_k) + \sigma\,\xi_k`,
@@ -216,8 +220,9 @@ def run_noisy(optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200
     return [_trajectory(points[:, r], losses[:, r], max_loss) for r in range(runs)]
 
 
-def run_sweep(optimizer, landscape, steps: int = 200, start=None, max_loss: float | None = None,
-              **hyperparameters) -> list:
+def run_sweep(
+    optimizer, landscape, steps: int = 200, start=None, max_loss: float | None = None, **hyperparameters
+) -> list:
     """One run per combination of ``hyperparameters``, all in one compiled loop.
 
     ``optimizer`` names an optlab optimizer ("sgd", "adagrad", "rmsprop",
@@ -314,8 +319,10 @@ def follow_gradients(optimizers: dict, gradients, start=0.0, bounds=None) -> dic
             raise ValueError(f"{label}: this optimizer has already been used; create a new one per run.")
     gradients = np.asarray(gradients, dtype=np.float32)
     if gradients.ndim < 1 or len(gradients) == 0 or not np.all(np.isfinite(gradients)):
-        raise ValueError(f"gradients must be a non-empty array of finite numbers of shape "
-                         f"(steps, *weight_shape); got shape {gradients.shape}.")
+        raise ValueError(
+            f"gradients must be a non-empty array of finite numbers of shape "
+            f"(steps, *weight_shape); got shape {gradients.shape}."
+        )
     shape = gradients.shape[1:]
     start = np.broadcast_to(np.asarray(start, dtype=np.float32), shape).copy()
     if bounds is not None:
