@@ -181,14 +181,6 @@ def test_lion_refuses_beta_1_zero_as_keras_does():
         keras.optimizers.Lion(beta_1=0.0)
 
 
-def test_nadam_copies_must_share_beta_1_because_its_schedule_product_is_one_scalar():
-    weights = [keras.Variable(np.zeros((2, 3), np.float32))]
-    with pytest.raises(ValueError, match="Nadam's copies must share beta_1.*u_product is one scalar"):
-        optimizers.Nadam.for_copies([{"beta_1": 0.9}, {"beta_1": 0.5}], weights)
-    optimizer = optimizers.Nadam.for_copies([{"learning_rate": 0.1}, {"learning_rate": 0.01}], weights)
-    assert optimizer.u_product.shape == ()
-
-
 def test_lion_moves_every_entry_by_exactly_the_learning_rate():
     rng = np.random.default_rng(0)
     weight = keras.Variable(np.zeros(50, np.float32))
@@ -197,37 +189,3 @@ def test_lion_moves_every_entry_by_exactly_the_learning_rate():
         before = weight.numpy().copy()
         lion.apply_gradients([(rng.normal(size=50).astype(np.float32) * 10.0 ** rng.uniform(-3, 3, 50), weight)])
         np.testing.assert_allclose(np.abs(weight.numpy() - before), 0.01, rtol=1e-5)
-
-
-@pytest.mark.parametrize(
-    "cls, copies",
-    [
-        (optimizers.Nadam, [{"learning_rate": 0.1}, {"learning_rate": 0.01, "beta_2": 0.9, "epsilon": 1e-3}]),
-        (optimizers.Adamax, [{"learning_rate": 0.1, "beta_1": 0.5}, {"learning_rate": 0.01, "beta_2": 0.9}]),
-        (
-            optimizers.Lion,
-            [{"learning_rate": 0.1, "beta_1": 0.5, "weight_decay": 0.0}, {"learning_rate": 0.01, "weight_decay": 0.3}],
-        ),
-    ],
-)
-def test_stacked_copies_of_the_new_optimizers_follow_their_separate_runs(cls, copies):
-    rng = np.random.default_rng(2)
-    start = rng.normal(size=(2, 4, 3)).astype(np.float32)
-    gradients = [rng.normal(size=(2, 4, 3)).astype(np.float32) * 10.0 ** rng.uniform(-2, 1) for _ in range(30)]
-    stacked = keras.Variable(start)
-    together = cls.for_copies(copies, [stacked])
-    for g in gradients:
-        together.apply_gradients([(g, stacked)])
-    for c, hyper in enumerate(copies):
-        alone_weight = keras.Variable(start[c])
-        alone = cls(**hyper)
-        for g in gradients:
-            alone.apply_gradients([(g[c], alone_weight)])
-        np.testing.assert_allclose(stacked.numpy()[c], alone_weight.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"copy {c}")
-
-
-def test_sweep_refusal_of_a_keras_builtin_points_to_its_twin_or_says_there_is_none():
-    with pytest.raises(TypeError, match="no element-wise twin of ScheduleFreeAdamW"):
-        optimizers.elementwise_class(keras.optimizers.ScheduleFreeAdamW, "optlab.training.train")
-    with pytest.raises(TypeError, match="same steps as their optlab namesakes.*use 'lion'"):
-        optimizers.elementwise_class(keras.optimizers.Lion, "optlab.training.train")

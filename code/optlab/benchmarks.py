@@ -22,10 +22,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-from . import _validation
-from . import optimizers as _optimizers
+from . import _validation, stacking
 from . import results as _results
 
 __all__ = [
@@ -154,9 +155,9 @@ class StochasticQuadratic:
             start=self.start / scale,
         )
 
-    def _stacked(self, tf, streams, steps):
-        """For :func:`run_stacked`: the gradient of every row (each with its own
-        stream of mini-batches) and the losses to record."""
+    def stacked(self, streams, steps):
+        """For :func:`run_stacked`: ``(gradient, losses)``, the gradient of every row (each with its own
+        stream of mini-batches) and the losses to record (see :class:`LeastSquares`)."""
         means = tf.constant(np.stack([self.batch_means(n, seed=s, steps=steps) for n, s in streams], axis=1))
         q = tf.constant(self.hessian, tf.float32)
         centres = {part: tf.constant(self._part(part).mean(axis=0), tf.float32) for part in ("train", "test")}
@@ -237,8 +238,14 @@ class LeastSquares:
         (where gradient descent from 0 converges: its iterates stay in the row space of X)."""
         return np.linalg.lstsq(self.x_train, self.y_train, rcond=None)[0]
 
-    def _stacked(self, tf, streams, steps):
-        """For :func:`run_stacked`: the full-batch gradient of every row and the loss to record."""
+    def stacked(self, streams, steps):
+        """For :func:`run_stacked`, the problem's side of the engine: ``(gradient, losses)``.
+
+        ``gradient(w, step, stream_index)`` takes the rows ``w`` ``(rows, d)`` (each
+        row one run), the step number and each row's stream (batch size, seed) and
+        returns every row's gradient; ``losses(w)`` returns ``{name: (rows,)}``, the
+        losses to record. Here the gradient is full-batch, the same for every stream.
+        """
         x, y = tf.constant(self.x_train, tf.float32), tf.constant(self.y_train, tf.float32)
 
         def gradient(w, step, stream_index):
@@ -377,10 +384,7 @@ def run_stacked(
     sizes and seeds, the last varying fastest. A divergence is noticed at the
     first recorded step with a non-finite or exploding loss.
     """
-    import keras
-    import tensorflow as tf
-
-    if not hasattr(problem, "_stacked"):
+    if not hasattr(problem, "stacked"):
         raise TypeError(
             f"problem must come from optlab.benchmarks (stochastic_quadratic, "
             f"wilson_classification); got {type(problem).__name__}."
@@ -391,7 +395,6 @@ def run_stacked(
     record_every = _validation.whole_number("record_every", record_every, minimum=1)
     if steps % record_every:
         raise ValueError(f"record_every must divide steps; got steps={steps}, record_every={record_every}.")
-    records = steps // record_every + 1
     seeds = [_validation.whole_number("seed", s) for s in (seeds if np.ndim(seeds) else [seeds])]
     batch_sizes = list(batch_sizes) if np.ndim(batch_sizes) else [batch_sizes]
     if not seeds or not batch_sizes:
@@ -406,22 +409,22 @@ def run_stacked(
     for label, spec in optimizers.items():
         if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], dict)):
             raise TypeError(f"{label}: expected (name, hyperparameters dict); got {spec!r}.")
-        cls = _optimizers.elementwise_class(spec[0], "one optimizer per run")
-        rows = [(combo, i) for combo in _optimizers.grid(spec[1]) for i in range(len(streams))]
+        cls = stacking.elementwise_class(spec[0], "one optimizer per run")
+        rows = [(combo, i) for combo in stacking.grid(spec[1]) for i in range(len(streams))]
         groups.append((label, cls, rows))
 
-    gradient_of, losses_of = problem._stacked(tf, streams, steps)
+    gradient_of, losses_of = problem.stacked(streams, steps)
     start = np.asarray(problem.start, dtype=np.float32)
     dim, n_streams = len(start), len(streams)
     # One variable per optimizer, of shape (settings, streams, d): a copy of
-    # for_copies is one setting, and its rows are the streams (batch size,
+    # the stacked optimizer is one setting, and its rows are the streams (batch size,
     # seed) it runs on; flattened, row r is setting r // streams, stream r % streams.
     variables, opts = [], []
     for label, cls, rows in groups:
         settings = [combo for combo, i in rows if i == 0]
         variable = keras.Variable(np.tile(start, (len(settings), n_streams, 1)), dtype="float32", name="weights")
         try:
-            opts.append(cls.for_copies(settings, [variable]))
+            opts.append(stacking.stacked_optimizer(cls, settings, [variable]))
         except (TypeError, ValueError) as error:
             raise type(error)(f"{label}: {error}") from error
         variables.append(variable)
@@ -439,32 +442,17 @@ def run_stacked(
     sizes = [len(rows) for _, _, rows in groups]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
 
-    def measured():  # (losses, all rows of all optimizers)
+    def measured():  # every loss of every row of every optimizer: (losses, rows)
         values = [losses_of(flat(variable)) for variable in variables]
-        return tf.stack([tf.concat([v[name] for v in values], axis=0) for name in names])
+        return {"losses": tf.stack([tf.concat([v[name] for v in values], axis=0) for name in names])}
 
     def update(k):
         for optimizer, variable, gradient_at in zip(opts, variables, gradients):
             optimizer.apply_gradients([(gradient_at(k), variable)])
-        return (k + 1,)
+        return {}
 
-    def between_records(r, record):  # record at step r·record_every, then update up to the next record
-        record = record.write(r, measured())
-        first = r * record_every
-        last = tf.minimum(first + record_every, steps)
-        tf.while_loop(lambda k: k < last, update, (first,))
-        return r + 1, record
-
-    def loop():
-        record = tf.TensorArray(tf.float32, size=records, element_shape=(len(names), int(offsets[-1])))
-        _, record = tf.while_loop(lambda r, record: r < records, between_records, (tf.constant(0), record))
-        return record.stack()
-
-    # Traced once and called once; calling the concrete function directly keeps
-    # TensorFlow from warning about retracing when a notebook makes many calls.
-    # Explicit tf.while_loops need no autograph conversion, which would also
-    # rewrite every optimizer's Keras code and double the time to trace.
-    recorded = tf.function(loop, autograph=False).get_concrete_function()().numpy()  # (records, losses, rows)
+    loop = stacking.compile_loop(update, steps, measure=measured, measured=("losses",), every=record_every)
+    recorded = loop()["losses"]  # (records, losses, rows)
     runs = []
     for g, ((label, cls, rows), variable) in enumerate(zip(groups, variables)):
         final = variable.numpy().reshape(-1, dim)

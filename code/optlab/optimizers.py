@@ -19,14 +19,13 @@ by Keras's base class before each update as :math:`w \leftarrow w - \eta\lambda 
 
 Use :func:`create` to pick an optimizer by name, from this module or from Keras.
 All of them share the base class :class:`ElementwiseOptimizer`: their updates work
-entry by entry, which lets :meth:`ElementwiseOptimizer.for_copies` train many
+entry by entry, which lets :func:`optlab.stacking.stacked_optimizer` train many
 stacked copies of a model at once, each with its own hyperparameters (the
 sweeps of :mod:`optlab.training`).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import keras
@@ -47,9 +46,7 @@ __all__ = [
     "Lion",
     "create",
     "names",
-    "elementwise_class",
-    "refuse_coupling",
-    "grid",
+    "classes",
     "state_variables",
     "state_bytes",
     "memory_of",
@@ -75,118 +72,21 @@ class ElementwiseOptimizer(keras.optimizers.Optimizer):
     Nothing in :meth:`update_step` mixes two entries of a weight (no norms, no
     matrix products), so a weight that stacks several independent copies of a
     model along its first axis is updated exactly as each copy would be alone.
-    :meth:`for_copies` uses this to give every copy its own hyperparameters,
-    which is how :func:`optlab.training.sweep` trains many runs at once.
+    :func:`optlab.stacking.stacked_optimizer` uses this to give every copy its
+    own hyperparameters, which is how :func:`optlab.training.sweep` trains many
+    runs at once.
 
     Subclasses list in ``per_copy`` the float hyperparameters that may differ
-    between copies (the learning rate and weight decay always may).
+    between copies (the learning rate and weight decay always may), and in
+    ``shared`` those that must not, with the reason in ``shared_reason``.
     """
 
     per_copy: tuple = ("weight_decay",)
+    shared: tuple = ()
+    shared_reason: str = ""
 
     def __init__(self, learning_rate, weight_decay=None, **kwargs):
         super().__init__(learning_rate=learning_rate, weight_decay=_weight_decay(weight_decay), **kwargs)
-
-    @classmethod
-    def for_copies(cls, copies: list, variables: list) -> "ElementwiseOptimizer":
-        """One optimizer, built on ``variables``, that updates copy c with ``copies[c]``.
-
-        Every variable must have the same rank and ``len(copies)`` entries on
-        its first axis; ``copies`` holds one dict of constructor arguments per
-        copy. A hyperparameter that differs between copies becomes a tensor of
-        shape ``(copies, 1, ..., 1)``, which broadcasts over the other axes; a
-        learning rate may be a number or a schedule for each copy. Arguments that
-        change which state is kept (``nesterov``, ``centered``, ``amsgrad``,
-        momentum on or off) must agree, and ``clipnorm`` and ``global_clipnorm``
-        are refused: they take norms over whole tensors, coupling the copies.
-        """
-        import tensorflow as tf
-
-        if not copies:
-            raise ValueError("for_copies needs at least one copy's hyperparameters.")
-        for coupling in _CLIPPING_BY_NORM:
-            if any(copy.get(coupling) is not None for copy in copies):
-                raise ValueError(_clipping_message(coupling, "optlab.training.train"))
-        shape = _copy_axis_shape(len(copies), variables)
-        separate = []
-        for index, copy in enumerate(copies):
-            try:
-                separate.append(cls(**copy))
-            except (TypeError, ValueError) as error:
-                raise type(error)(f"copy {index} ({copy}): {error}") from error
-        for index, optimizer in enumerate(separate):
-            if _state_kept(optimizer) != _state_kept(separate[0]):
-                raise ValueError(
-                    f"copies 0 and {index} keep different optimizer state "
-                    f"({_state_kept(separate[0])} vs {_state_kept(optimizer)}); a sweep can "
-                    f"vary numbers, not which variant of {cls.__name__} runs."
-                )
-
-        def column(values):
-            return tf.constant(np.reshape(np.asarray(values, dtype=np.float32), shape))
-
-        rates = [optimizer._learning_rate for optimizer in separate]
-        rates = [rate if _is_schedule(rate) else float(rate.numpy()) for rate in rates]
-        if any(_is_schedule(rate) for rate in rates):
-            learning_rate = _PerCopySchedule(rates, shape)
-        else:
-            learning_rate = _constant(column(rates))
-        optimizer = cls(**{**copies[0], "learning_rate": learning_rate})
-        if isinstance(learning_rate, _PerCopySchedule):
-            learning_rate.step = optimizer.iterations
-        optimizer.build(variables)
-        for name in cls.per_copy:
-            values = [getattr(other, name) for other in separate]
-            if len(set(values)) > 1:
-                setattr(optimizer, name, column(values))
-        return optimizer
-
-
-def _is_schedule(rate) -> bool:
-    """A schedule or callable learning rate, as opposed to Keras's variable holding a number."""
-    return callable(rate) and not hasattr(rate, "numpy")
-
-
-def _constant(value):
-    """A zero-argument callable, the form in which Keras accepts a tensor learning rate."""
-    return lambda: value
-
-
-class _PerCopySchedule:
-    """Learning rates that follow one schedule (or constant) per copy, stacked to ``shape``."""
-
-    def __init__(self, rates, shape):
-        self.rates = rates
-        self.shape = shape
-        self.step = None  # the optimizer's iteration counter, set once it exists
-
-    def __call__(self):
-        import tensorflow as tf
-
-        values = [rate(self.step) if callable(rate) else rate for rate in self.rates]
-        return tf.reshape(tf.cast(tf.stack(values), tf.float32), self.shape)
-
-
-def _copy_axis_shape(copies: int, variables) -> tuple:
-    """``(copies, 1, ..., 1)`` for variables that all have rank r and ``copies`` rows."""
-    ranks = {len(v.shape) for v in variables}
-    leading = {v.shape[0] if len(v.shape) else None for v in variables}
-    if len(ranks) != 1 or leading != {copies}:
-        raise ValueError(
-            f"for_copies needs variables that all have the same rank and {copies} copies on "
-            f"their first axis; got shapes {[tuple(v.shape) for v in variables]}."
-        )
-    return (copies,) + (1,) * (ranks.pop() - 1)
-
-
-def _state_kept(optimizer) -> dict:
-    """The settings that decide which slot variables an optimizer keeps."""
-    config = optimizer.get_config()
-    kept = {key: value for key, value in config.items() if isinstance(value, bool)}
-    if "momentum" in config:
-        kept["momentum on"] = config["momentum"] > 0
-    kept["weight decay on"] = config["weight_decay"] is not None
-    return kept
 
 
 @keras.saving.register_keras_serializable(package="optlab")
@@ -477,28 +377,19 @@ class Nadam(ElementwiseOptimizer):
 
     Dozat (2016), "Incorporating Nesterov momentum into Adam", ICLR workshop.
     Because :math:`\Pi_t` is one number for all weights, stacked copies
-    (:meth:`for_copies`) must share :math:`\beta_1`; the learning rate,
+    (:func:`optlab.stacking.stacked_optimizer`) must share :math:`\beta_1`; the learning rate,
     :math:`\beta_2`, :math:`\epsilon` and the weight decay may differ.
     """
 
     per_copy = ("weight_decay", "beta_2", "epsilon")
+    shared = ("beta_1",)
+    shared_reason = "its momentum schedule product u_product is one scalar for all weights."
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
         self.beta_1 = _fraction("beta_1", beta_1)
         self.beta_2 = _fraction("beta_2", beta_2)
         self.epsilon = _non_negative("epsilon", epsilon)
-
-    @classmethod
-    def for_copies(cls, copies, variables):
-        beta_1 = {float(copy.get("beta_1", 0.9)) for copy in copies}
-        if len(beta_1) > 1:
-            raise ValueError(
-                f"Nadam's copies must share beta_1 (got {sorted(beta_1)}): its momentum schedule "
-                f"product u_product is one scalar for all weights. Vary the learning rate, beta_2, "
-                f"epsilon or weight_decay, or run each beta_1 in its own sweep."
-            )
-        return super().for_copies(copies, variables)
 
     def build(self, variables):
         if self.built:
@@ -657,6 +548,11 @@ def names() -> list[str]:
     return sorted(_OPTLAB)
 
 
+def classes() -> dict:
+    """``{name: class}`` of this module's optimizers, for every name of :func:`names`."""
+    return dict(_OPTLAB)
+
+
 def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> keras.optimizers.Optimizer:
     """A fresh optimizer by name: ``"sgd"``, ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``,
     ``"nadam"``, ``"adamax"`` or ``"lion"``.
@@ -677,101 +573,6 @@ def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> k
     return cls(**hyperparameters)
 
 
-# Optimizers that cannot run stacked copies: their update mixes the entries of a tensor.
-_COUPLED = {
-    "lamb": "LAMB scales each tensor's step by a trust ratio ‖w‖/‖update‖ taken over the whole tensor",
-    "lars": "LARS scales each tensor's step by a trust ratio ‖w‖/‖g‖ taken over the whole tensor",
-    "muon": "Muon orthogonalises each weight matrix, mixing all of its entries",
-    "adafactor": "Adafactor factors its second moments over rows and columns and scales steps "
-    "by a tensor's root-mean-square",
-}
-
-
-def elementwise_class(optimizer, alternative: str):
-    """The :class:`ElementwiseOptimizer` class named or given, or a clear refusal.
-
-    Used by the sweeps, which stack independent copies into one tensor:
-    ``optimizer`` is a name from :func:`names` or one of this module's classes.
-    Optimizers that mix a tensor's entries (LAMB, LARS, Muon, Adafactor) are
-    refused with the reason, and Keras's built-ins with a pointer to their
-    optlab twins; ``alternative`` names what to use instead.
-    """
-    if isinstance(optimizer, str):
-        key = optimizer.lower()
-        if key in _COUPLED:
-            raise ValueError(_coupling_message(optimizer, _COUPLED[key], alternative))
-        return _OPTLAB[_validation.choose("optimizer", optimizer, _OPTLAB)]
-    cls = optimizer if isinstance(optimizer, type) else type(optimizer)
-    if isinstance(optimizer, type) and issubclass(cls, ElementwiseOptimizer):
-        return cls
-    reason = _COUPLED.get(cls.__name__.lower())
-    if reason:
-        raise ValueError(_coupling_message(cls.__name__, reason, alternative))
-    twin = cls.__name__.lower() in _OPTLAB
-    raise TypeError(
-        f"a sweep needs the name or class of one of optlab's element-wise optimizers "
-        f"({', '.join(names())}); got {optimizer!r}. "
-        + (
-            f"Keras's built-ins compute the same steps as their optlab namesakes but cannot take a "
-            f"different hyperparameter per copy: use {cls.__name__.lower()!r}."
-            if twin
-            else f"optlab has no element-wise twin of {cls.__name__} that can take a different hyperparameter per copy."
-        )
-    )
-
-
-def refuse_coupling(optimizer, alternative: str) -> None:
-    """Refuse an optimizer instance that would couple runs stacked in one tensor.
-
-    For the runs that share one variable (:func:`optlab.trajectories.run_noisy`):
-    LAMB, LARS, Muon and Adafactor mix a tensor's entries, and ``clipnorm`` and
-    ``global_clipnorm`` rescale by norms over whole tensors. ``alternative``
-    names what to use instead.
-    """
-    name = type(optimizer).__name__
-    if name.lower() in _COUPLED:
-        raise ValueError(_coupling_message(name, _COUPLED[name.lower()], alternative))
-    for coupling in _CLIPPING_BY_NORM:
-        if getattr(optimizer, coupling, None) is not None:
-            raise ValueError(_clipping_message(coupling, alternative))
-
-
-_CLIPPING_BY_NORM = ("clipnorm", "global_clipnorm")
-
-
-def _coupling_message(name, reason, alternative):
-    return (
-        f"{name} cannot run stacked copies: {reason}, and a stacked tensor holds every copy, "
-        f"so the copies would change each other's steps. Run them one at a time with {alternative}."
-    )
-
-
-def _clipping_message(coupling, alternative):
-    return (
-        f"{coupling} couples the copies: it rescales a gradient by a norm taken over a whole "
-        f"tensor (over all tensors, for global_clipnorm), and a stacked tensor holds every copy, "
-        f"so one copy's gradient would shrink the others' steps. Use clipvalue, which clips "
-        f"entry by entry, or run them one at a time with {alternative}."
-    )
-
-
-def grid(hyperparameters: dict) -> list:
-    """Every combination of ``{name: value or list of values}``, as one dict each, in order
-    (the last name varies fastest).
-
-    >>> grid({"learning_rate": [0.1, 1.0], "momentum": 0.9})
-    [{'learning_rate': 0.1, 'momentum': 0.9}, {'learning_rate': 1.0, 'momentum': 0.9}]
-    """
-    lists = {
-        name: list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
-        for name, value in hyperparameters.items()
-    }
-    for name, values in lists.items():
-        if not values:
-            raise ValueError(f"hyperparameter {name!r} got an empty list of values.")
-    return [dict(zip(lists, values)) for values in itertools.product(*lists.values())]
-
-
 def state_variables(optimizer) -> list:
     """The optimizer's state kept per weight entry, read from ``optimizer.variables``.
 
@@ -784,7 +585,10 @@ def state_variables(optimizer) -> list:
         raise ValueError(
             "the optimizer has no state yet: build it first, e.g. optimizer.build(model.trainable_variables)."
         )
-    scalars = {id(optimizer.iterations), id(getattr(optimizer, "_learning_rate", None))}
+    scalars = {
+        id(optimizer.iterations),
+        id(optimizer.learning_rate),
+    }  # the rate is the variable itself, unless a schedule
     return [v for v in optimizer.variables if id(v) not in scalars]
 
 

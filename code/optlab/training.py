@@ -42,8 +42,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from . import _validation
-from . import optimizers as _optimizers
+from . import _validation, stacking
 from . import results as _results
 from .results import Run
 
@@ -371,17 +370,17 @@ def sweep(
     >>> sweep("sgd", data, epochs=20, learning_rate=[0.01, 0.1, 1.0], seeds=[0, 1, 2, 3, 4])
     """
     started = time.perf_counter()
-    cls = _optimizers.elementwise_class(optimizer, "optlab.training.train_separately")
+    cls = stacking.elementwise_class(optimizer, "optlab.training.train_separately")
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
     seeds = [_seed(seed) for seed in (list(seeds) if np.ndim(seeds) else [seeds])]
     if not seeds:
         raise ValueError("seeds must hold at least one seed.")
-    combinations = _optimizers.grid(hyperparameters)
+    combinations = stacking.grid(hyperparameters)
     configs = [(combo, seed) for combo in combinations for seed in seeds]
     copies = len(configs)
 
     model = stacked_mlp(sizes, [seed for _, seed in configs])
-    optimizer = cls.for_copies([combo for combo, _ in configs], model.trainable_variables)
+    optimizer = stacking.stacked_optimizer(cls, [combo for combo, _ in configs], model.trainable_variables)
     orders = np.stack(
         [batch_order(len(data.x_train), batch_size, epochs, seed) for _, seed in configs], axis=2
     )  # (epochs, steps, copies, batch)
@@ -392,9 +391,9 @@ def sweep(
     step_losses, records, epoch_times = [], [], []
     for epoch in range(epochs):
         epoch_started = time.perf_counter()
-        outputs = [t.numpy() for t in epoch_fn(orders[epoch])]
+        outputs = epoch_fn(orders[epoch])
         epoch_times.append(time.perf_counter() - epoch_started)
-        step_losses.append(outputs[0])
+        step_losses.append(outputs["loss"])
         records.append(_epoch_record(outputs, names))
         so_far = np.concatenate(step_losses)
         if all(_results.divergence_step(so_far[:, c], max_loss) is not None for c in range(copies)):
@@ -421,23 +420,19 @@ def sweep(
     return Sweep(runs=runs, wall_time=wall_time, epoch_times=np.array(epoch_times))
 
 
-def _epoch_record(outputs: list, names: list) -> dict:
-    """One epoch's metrics from a compiled epoch's outputs: step losses and accuracies, then each part's pair.
+def _epoch_record(outputs: dict, names: list) -> dict:
+    """One epoch's metrics from a compiled epoch's outputs: each step's loss and accuracy, then each part's pair.
 
     Each value has one entry per run (copy); the epoch's ``loss`` and
     ``accuracy`` are the means over its mini-batches, as Keras reports them.
     """
-    losses, accuracies, *evaluations = outputs
-    values = {"loss": losses.mean(axis=0), "accuracy": accuracies.mean(axis=0)}
-    pairs = _evaluation_names(len(evaluations) // 2)
-    values.update(dict(zip(pairs, evaluations)))
+    values = {**outputs, "loss": outputs["loss"].mean(axis=0), "accuracy": outputs["accuracy"].mean(axis=0)}
     return {name: values[name] for name in names}
 
 
-def _evaluation_names(parts: int) -> list:
-    """The names of the evaluation outputs: each part's loss and accuracy (validation first, if present)."""
-    prefixes = ["val", "test"] if parts == 2 else ["test"]
-    return [f"{prefix}_{kind}" for prefix in prefixes for kind in ("loss", "accuracy")]
+def _evaluation_names(data) -> tuple:
+    """The names of the metrics measured after each epoch: each part's loss and accuracy (validation first)."""
+    return tuple(f"{prefix}_{kind}" for prefix, _, _ in _evaluation_parts(data) for kind in ("loss", "accuracy"))
 
 
 @dataclass(frozen=True)
@@ -698,36 +693,41 @@ def train_separately(
         loss = ops.mean(ops.square(outputs[:, 0] - targets))
         return loss, ops.zeros_like(loss)
 
-    def step(k, losses, accuracies, order):
-        step_losses, step_accuracies = [], []
+    def step(k, order):  # order: (steps, runs, batch)
+        losses, accuracies = [], []
         for r, (model, optimizer) in enumerate(zip(models, optimizers)):
             index = order[k, r]
             with tf.GradientTape() as tape:
                 loss, accuracy = metrics(model, tf.gather(x, index), tf.gather(y, index))
             weights = model.trainable_variables
             optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-            step_losses.append(loss)
-            step_accuracies.append(accuracy)
-        return (k + 1, losses.write(k, tf.stack(step_losses)), accuracies.write(k, tf.stack(step_accuracies)), order)
+            losses.append(loss)
+            accuracies.append(accuracy)
+        return {"loss": tf.stack(losses), "accuracy": tf.stack(accuracies)}
 
-    def epoch(order):  # order: (steps, runs, batch)
-        steps = order.shape[0]
-        start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps), order)
-        _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
-        evaluations = []
-        for px, py in parts:
-            measured = [metrics(model, px, py) for model in models]
-            evaluations += [tf.stack([m[0] for m in measured]), tf.stack([m[1] for m in measured])]
-        return (losses.stack(), accuracies.stack(), *evaluations)
+    def evaluate(order):  # after the epoch: each part's loss and accuracy, run by run
+        measured = {}
+        for (prefix, _, _), (px, py) in zip(_evaluation_parts(data), parts):
+            pairs = [metrics(model, px, py) for model in models]
+            measured[f"{prefix}_loss"] = tf.stack([pair[0] for pair in pairs])
+            measured[f"{prefix}_accuracy"] = tf.stack([pair[1] for pair in pairs])
+        return measured
 
-    compiled = tf.function(epoch, autograph=False, jit_compile=xla).get_concrete_function(
-        tf.TensorSpec(orders.shape[1:], tf.int32)
+    compiled = stacking.compile_loop(
+        step,
+        orders.shape[1],
+        records=("loss", "accuracy"),
+        measure=evaluate,
+        measured=_evaluation_names(data),
+        every=None,
+        inputs=(tf.TensorSpec(orders.shape[1:], tf.int32),),
+        xla=xla,
     )
     names = _metric_names(data)
     step_losses, records = [], []
     for e in range(epochs):
-        outputs = [t.numpy() for t in compiled(tf.constant(orders[e]))]
-        step_losses.append(outputs[0])
+        outputs = compiled(orders[e])
+        step_losses.append(outputs["loss"])
         records.append(_epoch_record(outputs, names))
     wall_time = time.perf_counter() - started
     step_loss = np.concatenate(step_losses).astype(np.float64)  # (steps, runs)
@@ -756,15 +756,15 @@ def train_separately(
 
 
 def _compiled_epoch(model, optimizer, data, order_shape, xla):
-    """One epoch of every copy, traced once: returns per-step losses and accuracies
-    ``(steps, copies)``, then the loss and accuracy ``(copies,)`` of each
-    evaluation part (validation if present, then test) after the epoch.
+    """One epoch of every copy of a stacked model, traced once (:func:`optlab.stacking.compile_loop`).
 
-    The concrete function is called directly (not through ``tf.function``'s
-    dispatcher), so a notebook that runs many sweeps gets no retracing warnings.
+    The returned function takes the epoch's mini-batch order ``(steps, copies,
+    batch)`` and returns each step's ``loss`` and ``accuracy`` ``(steps,
+    copies)``, then the loss and accuracy ``(copies,)`` of each evaluation part
+    (validation if present, then test) after the epoch.
     """
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
-    parts = [(tf.constant(px), tf.constant(py)) for _, px, py in _evaluation_parts(data)]
+    parts = [(prefix, tf.constant(px), tf.constant(py)) for prefix, px, py in _evaluation_parts(data)]
     classification = bool(data.classes)
     weights = model.trainable_variables
     copies = weights[0].shape[0]
@@ -778,27 +778,31 @@ def _compiled_epoch(model, optimizer, data, order_shape, xla):
         errors = ops.mean(ops.square(outputs[..., 0] - targets), axis=-1)
         return errors, ops.zeros_like(errors)
 
-    def step(k, losses, accuracies, order):
+    def step(k, order):
         with tf.GradientTape() as tape:
             loss, accuracy = per_copy(tf.gather(x, order[k]), tf.gather(y, order[k]))
             total = ops.sum(loss)  # ∂total/∂(copy c's weights) = ∂loss_c/∂(copy c's weights)
         optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
-        return k + 1, losses.write(k, loss), accuracies.write(k, accuracy), order
+        return {"loss": loss, "accuracy": accuracy}
 
-    def epoch(order):  # order: (steps, copies, batch)
-        steps = order.shape[0]
-        start = (tf.constant(0), tf.TensorArray(tf.float32, size=steps), tf.TensorArray(tf.float32, size=steps), order)
-        # an explicit loop, so the function needs no autograph conversion (which would rewrite Keras's code too)
-        _, losses, accuracies, _ = tf.while_loop(lambda k, *rest: k < steps, step, start)
-        evaluations = []
-        for px, py in parts:
-            evaluations += per_copy(
+    def evaluate(order):
+        measured = {}
+        for prefix, px, py in parts:
+            loss, accuracy = per_copy(
                 ops.broadcast_to(px, (copies, *px.shape)), ops.broadcast_to(py, (copies, *py.shape))
             )
-        return (losses.stack(), accuracies.stack(), *evaluations)
+            measured[f"{prefix}_loss"], measured[f"{prefix}_accuracy"] = loss, accuracy
+        return measured
 
-    return tf.function(epoch, jit_compile=xla, autograph=False).get_concrete_function(
-        tf.TensorSpec(order_shape, tf.int32)
+    return stacking.compile_loop(
+        step,
+        order_shape[0],
+        records=("loss", "accuracy"),
+        measure=evaluate,
+        measured=_evaluation_names(data),
+        every=None,
+        inputs=(tf.TensorSpec(order_shape, tf.int32),),
+        xla=xla,
     )
 
 

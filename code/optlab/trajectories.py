@@ -30,9 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _validation
+from . import _validation, stacking
 from . import landscapes as _landscapes
-from . import optimizers as _optimizers
 from . import results as _results
 
 
@@ -131,39 +130,37 @@ def _trajectory(points: np.ndarray, losses: np.ndarray, max_loss: float) -> Traj
 
 
 def _compiled_loop(optimizers, landscape, weights, steps):
-    """Record every weight and its loss for ``steps`` updates, in one traced graph.
+    """Record every weight and its loss for ``steps`` updates, in one traced graph (:func:`optlab.stacking.compile_loop`).
 
     Returns NumPy arrays: points ``(steps + 1, runs, 2)`` and losses ``(steps + 1, runs)``.
     A diverging run simply goes on with NaN; :func:`_trajectory` cuts it afterwards.
     """
     f = landscape.fn
-    runs = len(weights)
 
-    def step(k, points, losses):  # record step k, then update
+    def step(k):  # record the point before step k and its loss, then update
         with tf.GradientTape() as tape:
             values = [f(w[0], w[1]) for w in weights]
-        points = points.write(k, tf.stack([w.value for w in weights]))
-        losses = losses.write(k, tf.stack(values))
+        recorded = {"point": tf.stack([w.value for w in weights]), "loss": tf.stack(values)}
         gradients = tape.gradient(values, weights)
         for optimizer, gradient, weight in zip(optimizers, gradients, weights):
             optimizer.apply_gradients([(gradient, weight)])
-        return k + 1, points, losses
+        return recorded
 
-    def loop():
-        points = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(runs, 2))
-        losses = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(runs,))
-        _, points, losses = tf.while_loop(lambda k, *rest: k < steps, step, (tf.constant(0), points, losses))
-        points = points.write(steps, tf.stack([w.value for w in weights]))  # where the last update ended
-        losses = losses.write(steps, tf.stack([f(w[0], w[1]) for w in weights]))
-        return points.stack(), losses.stack()
+    def end():  # where the last update ended
+        return {"end": tf.stack([w.value for w in weights]), "end_loss": tf.stack([f(w[0], w[1]) for w in weights])}
 
-    # A concrete function is traced once and called once; calling it directly
-    # (not through tf.function's dispatcher) also keeps TensorFlow from warning
-    # about "frequent retracing" when a notebook makes many runs. The loop is
-    # an explicit tf.while_loop, so tracing needs no autograph conversion (of
-    # Keras's optimizer code too), which halves the time a run takes to trace.
-    points, losses = tf.function(loop, autograph=False).get_concrete_function()()
-    return points.numpy(), losses.numpy()
+    return _with_end(
+        stacking.compile_loop(
+            step, steps, records=("point", "loss"), measure=end, measured=("end", "end_loss"), every=None
+        )()
+    )
+
+
+def _with_end(recorded: dict) -> tuple:
+    """The recorded points and losses with the point after the last step appended: ``steps + 1`` rows."""
+    points = np.concatenate([recorded["point"].reshape(-1, *recorded["end"].shape), recorded["end"][None]])
+    losses = np.concatenate([recorded["loss"].reshape(-1, *recorded["end_loss"].shape), recorded["end_loss"][None]])
+    return points, losses
 
 
 def run_noisy(
@@ -208,7 +205,7 @@ def run_noisy(
     Returns a list of ``runs`` :class:`Trajectory` objects, in the order of the rows.
     """
     _check_fresh("optimizer", optimizer)
-    _optimizers.refuse_coupling(optimizer, "run_many (one optimizer per run)")
+    stacking.refuse_coupling(optimizer, "run_many (one optimizer per run)")
     landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
     runs = _validation.whole_number("runs", runs, minimum=1)
     sigma = _validation.in_interval("gradient_noise", gradient_noise, 0.0, np.inf)
@@ -238,11 +235,11 @@ def run_sweep(
 
     Returns a list of :class:`Trajectory`, one per combination, in order.
     """
-    cls = _optimizers.elementwise_class(optimizer, "optlab.trajectories.run_many")
-    combinations = _optimizers.grid(hyperparameters)
+    cls = stacking.elementwise_class(optimizer, "optlab.trajectories.run_many")
+    combinations = stacking.grid(hyperparameters)
     landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
     weight = keras.Variable(np.tile(start, (len(combinations), 1)), dtype="float32", name="points")
-    optimizer = cls.for_copies(combinations, [weight])
+    optimizer = stacking.stacked_optimizer(cls, combinations, [weight])
     points, losses = _compiled_noisy_loop(optimizer, landscape, weight, steps, 0.0, 0)
     return [_trajectory(points[:, r], losses[:, r], max_loss) for r in range(len(combinations))]
 
@@ -255,28 +252,25 @@ def _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed):
     f = landscape.fn
     runs = weight.shape[0]
 
-    def step(k, points, losses):  # record step k, then update
+    def step(k):  # record the rows before step k and their losses, then update
         with tf.GradientTape() as tape:
             values = f(weight[:, 0], weight[:, 1])
             total = tf.reduce_sum(values)  # ∂total/∂(row r) = ∇f(row r): the runs stay apart
-        points = points.write(k, tf.convert_to_tensor(weight.value))
-        losses = losses.write(k, values)
+        recorded = {"point": tf.convert_to_tensor(weight.value), "loss": values}
         gradient = tape.gradient(total, weight)
         if sigma > 0:
             gradient += sigma * tf.random.stateless_normal((runs, 2), seed=tf.stack([seed, k]))
         optimizer.apply_gradients([(gradient, weight)])
-        return k + 1, points, losses
+        return recorded
 
-    def loop():
-        points = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(runs, 2))
-        losses = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(runs,))
-        _, points, losses = tf.while_loop(lambda k, *rest: k < steps, step, (tf.constant(0), points, losses))
-        points = points.write(steps, tf.convert_to_tensor(weight.value))
-        losses = losses.write(steps, f(weight[:, 0], weight[:, 1]))
-        return points.stack(), losses.stack()
+    def end():
+        return {"end": tf.convert_to_tensor(weight.value), "end_loss": f(weight[:, 0], weight[:, 1])}
 
-    points, losses = tf.function(loop, autograph=False).get_concrete_function()()  # see _compiled_loop
-    return points.numpy(), losses.numpy()
+    return _with_end(
+        stacking.compile_loop(
+            step, steps, records=("point", "loss"), measure=end, measured=("end", "end_loss"), every=None
+        )()
+    )
 
 
 def steps_to_converge(trajectory: Trajectory, landscape, tolerance: float = 1e-4) -> int | None:
@@ -333,20 +327,16 @@ def follow_gradients(optimizers: dict, gradients, start=0.0, bounds=None) -> dic
     for optimizer, weight in zip(optimizers.values(), weights):
         optimizer.build([weight])
     sequence = tf.constant(gradients)
-    steps = len(gradients)
 
-    def step(k, record):
+    def step(k):
         for optimizer, weight in zip(optimizers.values(), weights):
             optimizer.apply_gradients([(sequence[k], weight)])
             if bounds is not None:
                 weight.assign(tf.clip_by_value(weight.value, low, high))
-        return k + 1, record.write(k + 1, tf.stack([w.value for w in weights]))
+        return {}
 
-    def loop():
-        record = tf.TensorArray(tf.float32, size=steps + 1, element_shape=(len(weights), *shape))
-        record = record.write(0, tf.stack([w.value for w in weights]))
-        _, record = tf.while_loop(lambda k, record: k < steps, step, (tf.constant(0), record))
-        return record.stack()
+    def where():  # every weight, before the first step and after each
+        return {"weights": tf.stack([w.value for w in weights])}
 
-    positions = tf.function(loop, autograph=False).get_concrete_function()().numpy()  # see _compiled_loop
+    positions = stacking.compile_loop(step, len(gradients), measure=where, measured=("weights",))()["weights"]
     return {label: positions[:, i] for i, label in enumerate(optimizers)}
