@@ -41,10 +41,65 @@ def test_solutions_are_folded_and_the_setup_cell_is_hidden(site, path):
     assert "google.colab" not in page
 
 
+PLAYER_BUTTONS = ("first_frame", "previous_frame", "pause_animation", "play_animation", "next_frame", "last_frame")
+
+
+def animation_player_gaps(page: str, frames: int = 2) -> list:
+    """What `page` lacks of the JavaScript player that matplotlib's `Animation.to_jshtml()`
+    writes (empty if nothing): the player's script, and for each player (keyed by the id
+    of its frame image) its slider, its buttons, its start-up, and `frames` PNG frames."""
+    gaps = []
+    if "function Animation(" not in page or "Animation.prototype.anim_step_forward" not in page:
+        gaps.append("the player's script (function Animation, anim_step_forward)")
+    keys = re.findall(r'<img id="_anim_img(\w+)"', page)
+    if not keys:
+        gaps.append('a frame image (<img id="_anim_img...">)')
+    for key in keys:
+        if f'id="_anim_slider{key}"' not in page:
+            gaps.append(f"player {key}: its slider")
+        missing = [b for b in PLAYER_BUTTONS if f'onclick="anim{key}.{b}()"' not in page]
+        if missing:
+            gaps.append(f"player {key}: its buttons {missing}")
+        script = re.search(rf'var img_id = "_anim_img{key}";(.*?)anim{key} = new Animation\(frames, img_id', page, re.S)
+        if not script:
+            gaps.append(f"player {key}: its start-up (new Animation(frames, img_id, ...))")
+            continue
+        shown = len(re.findall(r'frames\[\d+\] = "data:image/png;base64,', script.group(1)))
+        if shown < frames:
+            gaps.append(f"player {key}: {shown} PNG frames, fewer than {frames}")
+    return gaps
+
+
+def test_the_player_check_knows_a_player_from_the_word_animation():
+    """animation_player_gaps can fail: a real 2-frame to_jshtml() player passes, a page that
+    only talks about an animation, or a player without its frames or buttons, does not."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.animation
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1, 1), dpi=20)
+    (line,) = ax.plot([0, 1], [0, 1])
+    animation = matplotlib.animation.FuncAnimation(fig, lambda i: line.set_ydata([0, i]), frames=2)
+    player = animation.to_jshtml(default_mode="once")
+    plt.close(fig)
+
+    assert animation_player_gaps(player) == []
+    page = "<html><body><p>The animation below shows the path, step by step.</p></body></html>"
+    assert animation_player_gaps(page)
+    assert animation_player_gaps(page.replace("<p>", "<p>anim_step_forward "))
+    assert any("buttons" in gap for gap in animation_player_gaps(player.replace("play_animation()", "play()")))
+    assert any("PNG frames" in gap for gap in animation_player_gaps(player, frames=3))
+    # The chapter's own player (40 frames) is the test below; a still image is not a player.
+    assert animation_player_gaps('<img src="data:image/png;base64,iVBORw0KGgo=">' + "animation " * 20)
+
+
 def test_chapter_one_page_carries_the_animation_player(site):
     page = (site / "chapters" / "01-gradient-descent.html").read_text()
     assert page.count("data:image/png;base64") >= 20
-    assert "anim_step_forward" in page or "animation" in page.lower()
+    gaps = animation_player_gaps(page, frames=20)
+    assert not gaps, f"chapter 1's animation player is incomplete: {gaps}"
 
 
 def test_math_is_typeset_by_a_mathjax_the_site_serves_itself(site):
