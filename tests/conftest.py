@@ -14,7 +14,29 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))  # the repository's own tooling (tools/course.py), not part of optlab
 CHAPTERS = ROOT / "chapters"
+
+# `make unit` leaves out the tests marked `course` (pytest.ini): nbval's cells, these
+# modules, and every test that asks for the `site` build (all of test_site.py's but its
+# checks of its own predicates, which stay in the fast lane).
+COURSE_MODULES = {
+    "test_notebooks.py",
+    "test_colab.py",
+    "test_browser.py",
+    "test_course.py",
+    "test_claims_in_chapters.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if (
+            item.path.suffix == ".ipynb"
+            or item.path.name in COURSE_MODULES
+            or "site" in getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.course)
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +66,20 @@ def two_classes():
     x = rng.normal(size=(300, 6)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int32)
     return data.Split("two classes", x[:200], y[:200], x[200:], y[200:], classes=2)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    from optlab import data
+
+    return data.mnist1d()
+
+
+@pytest.fixture(scope="session")
+def small(mnist):
+    """600 training and 200 test signals of MNIST-1D: enough to train, quick to run."""
+    from optlab import data
+
+    return data.Split(
+        "MNIST-1D (part)", mnist.x_train[:600], mnist.y_train[:600], mnist.x_test[:200], mnist.y_test[:200], classes=10
+    )

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from optlab import display, optimizers, training
+from optlab import display, optimizers, results, training
 
 
 def run(rate, seed, accuracy, loss, diverged_at=None):
@@ -15,7 +15,7 @@ def run(rate, seed, accuracy, loss, diverged_at=None):
     }
     if diverged_at is not None:
         epochs = {name: values[:0] for name, values in epochs.items()}
-    return training.Run(
+    return results.Run(
         config={"learning_rate": rate, "seed": seed},
         step_loss=np.ones(3),
         epochs=epochs,

@@ -116,4 +116,4 @@ def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
 
 
 # Links to the course repository (Colab buttons, clone commands, set-up cells) are
-# checked against _config.yml by tests/test_course.py, with optlab.course.link_problems.
+# checked against _config.yml by tests/test_course.py, with tools/course.py's link_problems.

@@ -154,7 +154,7 @@ def test_plot_sweep_draws_seed_means_and_marks_diverged_settings_on_the_top_edge
 
 
 def test_plot_lr_range_test_marks_the_minimum_and_the_suggestion():
-    from optlab.training import RangeTestResult
+    from optlab.range_test import RangeTestResult
 
     rates = np.geomspace(1e-3, 1.0, 4)
     result = RangeTestResult(rates, np.array([2.0, 1.5, 1.0, np.nan]), np.array([2.0, 1.6, 1.2, np.nan]))
@@ -165,18 +165,17 @@ def test_plot_lr_range_test_marks_the_minimum_and_the_suggestion():
     assert len(ax.get_lines()[0].get_xdata()) == 3  # the NaN step is left out
 
 
-def test_plot_schedules_evaluates_each_schedule_at_every_step():
-    import keras
-
-    decay = keras.optimizers.schedules.ExponentialDecay(1.0, decay_steps=1, decay_rate=0.5)
-    ax = plots.plot_schedules({"constant": 0.3, "halving": decay}, steps=4)
+def test_plot_schedules_draws_one_rate_per_step_and_refuses_a_schedule_object():
+    ax = plots.plot_schedules({"constant": [0.3] * 4, "halving": [1.0, 0.5, 0.25, 0.125]})
     constant, halving = ax.get_lines()
     np.testing.assert_allclose(constant.get_ydata(), [0.3] * 4)
-    np.testing.assert_allclose(halving.get_ydata(), [1.0, 0.5, 0.25, 0.125])
+    np.testing.assert_allclose(halving.get_xdata(), [0, 1, 2, 3])
+    with pytest.raises(ValueError, match="halving: expected one learning rate per step"):
+        plots.plot_schedules({"halving": 0.5})
 
 
 def test_paths_on_landscapes_draws_one_panel_per_landscape_with_its_runs():
-    runs = plots.paths_on_landscapes(
+    runs = trajectories.paths_on_landscapes(
         {
             "bowl": (
                 landscapes.quadratic(10),
@@ -202,7 +201,7 @@ def test_paths_on_landscapes_draws_one_panel_per_landscape_with_its_runs():
 @pytest.mark.parametrize("setups", [{}, {"bowl": "quadratic"}, {"bowl": ("quadratic", ["sgd"])}])
 def test_paths_on_landscapes_refuses_setups_of_the_wrong_form(setups):
     with pytest.raises(ValueError, match="setups"):
-        plots.paths_on_landscapes(setups)
+        trajectories.paths_on_landscapes(setups)
     plt.close("all")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from optlab import results, training
+from optlab import results, schedules
 
 
 def run(seed, rate, diverged_at=None, label=None, **finals):
@@ -74,7 +74,7 @@ def test_runs_table_puts_settings_in_rows_and_seeds_in_columns_with_nan_for_dive
 
 
 def test_select_runs_keeps_the_runs_with_every_given_setting_and_matches_schedules_by_identity():
-    schedule = training.warmup_cosine(0.1, 2, 10)
+    schedule = schedules.warmup_cosine(0.1, 2, 10)
     runs = [run(0, 0.1, loss=1.0), run(1, 0.1, loss=1.0), run(0, schedule, loss=1.0)]
     runs[1].config["wd"] = 0.0
     assert results.select_runs(runs, learning_rate=0.1) == runs[:2]

@@ -7,20 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from optlab import data, optimizers, training
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return data.mnist1d()
-
-
-@pytest.fixture(scope="module")
-def small(mnist):
-    """600 training and 200 test signals of MNIST-1D: enough to train, quick to run."""
-    return data.Split(
-        "MNIST-1D (part)", mnist.x_train[:600], mnist.y_train[:600], mnist.x_test[:200], mnist.y_test[:200], classes=10
-    )
+from optlab import data, models, optimizers, schedules, training
 
 
 @pytest.fixture(scope="module")
@@ -45,39 +32,11 @@ def cross_entropy(logits, labels):
     return -log_probabilities[np.arange(len(labels)), labels].mean()
 
 
-def test_initial_weights_are_glorot_uniform_and_fixed_by_the_seed():
-    weights = training.initial_weights([40, 100, 10], seed=5)
-    assert [w.shape for w in weights] == [(40, 100), (100,), (100, 10), (10,)]
-    assert np.abs(weights[0]).max() <= math.sqrt(6 / 140) and np.abs(weights[2]).max() <= math.sqrt(6 / 110)
-    assert np.abs(weights[0]).max() > 0.9 * math.sqrt(6 / 140)  # spread over the whole interval
-    assert not weights[1].any() and not weights[3].any()
-    again, other = training.initial_weights([40, 100, 10], 5), training.initial_weights([40, 100, 10], 6)
-    np.testing.assert_array_equal(weights[0], again[0])
-    assert not np.array_equal(weights[0], other[0])
-
-
-def test_mlp_starts_from_initial_weights():
-    model = training.mlp([40, 32, 10], seed=3)
-    for got, expected in zip(model.get_weights(), training.initial_weights([40, 32, 10], 3)):
-        np.testing.assert_array_equal(got, expected)
-
-
-def test_batch_order_visits_each_example_at_most_once_per_epoch():
-    order = training.batch_order(103, 10, epochs=3, seed=1)
-    assert order.shape == (3, 10, 10)
-    for epoch in order:
-        assert len(np.unique(epoch)) == 100 and epoch.max() < 103
-    assert not np.array_equal(order[0], order[1])
-    np.testing.assert_array_equal(order, training.batch_order(103, 10, 3, seed=1))
-    with pytest.raises(ValueError, match="batch_size must be at most the 103"):
-        training.batch_order(103, 200, 1, seed=1)
-
-
 def test_train_records_the_loss_of_every_step_from_the_initial_weights(small):
     run = training.train(optimizers.create("sgd", learning_rate=0.1), small, epochs=2, batch_size=50, seed=4)
     assert run.step_loss.shape == (24,) and not run.diverged
-    first_batch = training.batch_order(600, 50, 2, seed=4)[0, 0]
-    logits = numpy_forward(training.initial_weights([40, 100, 100, 10], 4), small.x_train[first_batch])
+    first_batch = models.batch_order(600, 50, 2, seed=4)[0, 0]
+    logits = numpy_forward(models.initial_weights([40, 100, 100, 10], 4), small.x_train[first_batch])
     assert run.step_loss[0] == pytest.approx(cross_entropy(logits, small.y_train[first_batch]), rel=1e-5)
     np.testing.assert_allclose(run.epochs["loss"], run.step_loss.reshape(2, 12).mean(axis=1))
     assert set(run.epochs) == {"loss", "accuracy", "test_loss", "test_accuracy"}
@@ -180,6 +139,7 @@ def test_a_diverging_copy_leaves_the_others_untouched(small):
     assert np.isnan(table[1, 0]) and table[0, 0] == calm.final("test_accuracy")
 
 
+@pytest.mark.perf
 def test_a_sweep_of_24_runs_costs_at_most_three_single_runs(mnist):
     """The issue's bar: 8 learning rates x 3 seeds on the MNIST-1D MLP, same epochs, one process
     (20 epochs, as in chapter 2)."""
@@ -226,41 +186,6 @@ def test_sweep_refuses_copies_that_keep_different_state(small):
 def test_sweep_names_the_copy_with_a_bad_hyperparameter(small):
     with pytest.raises(ValueError, match=r"copy 1 .*learning_rate must be a positive"):
         training.sweep("sgd", small, epochs=1, learning_rate=[0.1, -0.1])
-
-
-def test_range_test_raises_the_rate_geometrically_and_stops_when_the_loss_explodes(small):
-    result = training.lr_range_test(
-        optimizers.create("sgd", learning_rate=0.1), small, start=1e-3, stop=1e3, steps=60, batch_size=50
-    )
-    n = len(result.learning_rates)
-    assert 10 < n < 60  # stopped early, once the loss had blown up
-    np.testing.assert_allclose(result.learning_rates, np.geomspace(1e-3, 1e3, 60)[:n], rtol=1e-9)
-    assert result.smoothed[-1] > 4 * np.nanmin(result.smoothed) or not np.isfinite(result.smoothed[-1])
-    assert result.suggestion == pytest.approx(result.minimum / 10)
-    assert 1e-3 < result.minimum < 1e3
-
-
-def test_range_test_changes_the_rate_the_optimizer_uses(small):
-    """The losses must be those of a run whose schedule takes the same rates, step by step."""
-    result = training.lr_range_test(
-        optimizers.create("sgd", learning_rate=0.1), small, start=0.5, stop=1.0, steps=3, batch_size=50, mode="linear"
-    )
-    np.testing.assert_allclose(result.learning_rates, [0.5, 0.75, 1.0])
-    same_rates = keras.optimizers.schedules.PiecewiseConstantDecay([0, 1], [0.5, 0.75, 1.0])
-    scheduled = training.train(optimizers.create("sgd", learning_rate=same_rates), small, epochs=1, batch_size=50)
-    np.testing.assert_allclose(result.losses, scheduled.step_loss[:3], rtol=1e-6)
-
-
-def test_range_test_needs_the_batch_loss_metric(small):
-    model = training.mlp([40, 10])
-    model.compile(optimizers.create("sgd", learning_rate=0.1), loss="sparse_categorical_crossentropy")
-    with pytest.raises(KeyError, match="BatchLoss"):
-        model.fit(small.x_train, small.y_train, epochs=1, verbose=0, callbacks=[training.LRRangeTest()])
-
-
-def test_range_test_refuses_a_backwards_range():
-    with pytest.raises(ValueError, match="stop must exceed start"):
-        training.LRRangeTest(start=1.0, stop=0.1)
 
 
 def test_a_linear_sweep_returns_weights_shaped_like_a_single_runs():
@@ -318,51 +243,14 @@ def test_a_sweep_times_each_of_its_epochs_within_its_wall_time(small):
     assert training.Sweep(runs=sweep.runs, wall_time=1.0).epoch_times is None  # hand-made sweeps still work
 
 
-def _one_run(step_loss):
-    return training.Run(
-        config={},
-        step_loss=np.array(step_loss, float),
-        epochs={"loss": np.array([2.3])},
-        wall_time=0.0,
-        diverged_at=None,
-    )
-
-
-def test_range_test_read_from_a_sweep_copy_equals_the_separate_range_test():
-    mnist = data.mnist1d()
-    split = data.Split(
-        "part", mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:200], mnist.y_test[:200], classes=10
-    )
-    schedule = training.range_test_schedule(start=1e-3, stop=100.0, steps=40)
-    sweep = training.sweep("sgd", split, epochs=4, batch_size=100, seeds=[0], learning_rate=[schedule, 0.1])
-    from_sweep = training.range_test_of(sweep.runs[0], schedule)
-    separate = training.lr_range_test(
-        optimizers.create("sgd", learning_rate=0.1), split, start=1e-3, stop=100.0, steps=40
-    )
-    assert len(from_sweep.losses) == len(separate.losses)
-    np.testing.assert_allclose(from_sweep.learning_rates, separate.learning_rates, rtol=1e-6)
-    np.testing.assert_allclose(from_sweep.losses[:-3], separate.losses[:-3], rtol=1e-4)
-    np.testing.assert_allclose(from_sweep.losses, separate.losses, rtol=1e-2)  # the blow-up amplifies rounding
-    assert from_sweep.minimum == pytest.approx(separate.minimum, rel=1e-6)
-
-
-def test_range_test_helpers_refuse_bad_input():
-    with pytest.raises(ValueError, match="stop must exceed start"):
-        training.range_test_schedule(start=1.0, stop=0.1)
-    with pytest.raises(TypeError, match="schedule must come from optlab.training.range_test_schedule"):
-        training.range_test_of(_one_run([2.4]), 0.1)
-    with pytest.raises(ValueError, match="at least one step loss"):
-        training.range_test_of(_one_run([]), training.range_test_schedule())
-
-
 def test_warmup_cosine_ramps_linearly_to_the_peak_then_follows_half_a_cosine_to_zero():
-    schedule = training.warmup_cosine(0.03, 40, 400)
+    schedule = schedules.warmup_cosine(0.03, 40, 400)
     rates = [float(schedule(step)) for step in (0, 20, 40, 220, 400, 500)]
     np.testing.assert_allclose(rates, [0.0, 0.015, 0.03, 0.015, 0.0, 0.0], atol=1e-7)
     with pytest.raises(ValueError, match="must exceed warmup_steps"):
-        training.warmup_cosine(0.03, 40, 40)
+        schedules.warmup_cosine(0.03, 40, 40)
     with pytest.raises(ValueError, match="peak"):
-        training.warmup_cosine(-1.0, 4, 40)
+        schedules.warmup_cosine(-1.0, 4, 40)
 
 
 def test_each_separate_run_follows_its_own_training_train_run(two_classes):

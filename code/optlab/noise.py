@@ -55,7 +55,7 @@ def _check_model_and_data(model, x, y):
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model (for example optlab.training.mlp()); got {model!r}.")
+        raise TypeError(f"model must be a keras.Model (for example optlab.models.mlp()); got {model!r}.")
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y) or len(x) == 0:
         raise ValueError(

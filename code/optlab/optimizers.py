@@ -47,6 +47,7 @@ __all__ = [
     "create",
     "names",
     "classes",
+    "check_fresh",
     "state_variables",
     "state_bytes",
     "memory_of",
@@ -543,6 +544,27 @@ _KERAS = {
 _IMPLEMENTATIONS = {"optlab": _OPTLAB, "keras": _KERAS}
 
 
+def check_fresh(optimizer, label: str | None = None) -> keras.optimizers.Optimizer:
+    """``optimizer``, if it is a Keras optimizer not yet used; a clear error otherwise.
+
+    A Keras optimizer is built on the variables of its first run and keeps
+    their state, so every run needs a new one. ``label`` names the run in the
+    error.
+    """
+    where = f"{label}: " if label is not None else ""
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            f"{where}optimizer must be a Keras optimizer (a keras.optimizers.Optimizer, for example "
+            f"optlab.optimizers.create('adam', learning_rate=0.01)); got {optimizer!r}."
+        )
+    if optimizer.built:
+        raise ValueError(
+            f"{where}this optimizer has already been used (it is built on other variables); "
+            f"create a new optimizer for every run."
+        )
+    return optimizer
+
+
 def names() -> list[str]:
     """The optimizer names :func:`create` accepts."""
     return sorted(_OPTLAB)
@@ -562,7 +584,9 @@ def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> k
     the same way for both (a learning rate must be a positive number or a
     schedule, a weight decay a number ≥ 0), so the two stay interchangeable.
 
-    >>> create("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)
+    >>> optimizer = create("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)
+    >>> type(optimizer).__module__, optimizer.nesterov
+    ('optlab.optimizers', True)
     """
     table = _IMPLEMENTATIONS[_validation.choose("implementation", implementation, _IMPLEMENTATIONS)]
     cls = table[_validation.choose("optimizer", name, table)]

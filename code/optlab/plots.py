@@ -112,30 +112,6 @@ def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, marker
     return ax
 
 
-def paths_on_landscapes(setups: dict, steps: int = 500, panel_size=(5.3, 4.4), markers: bool = False) -> dict:
-    """Run optimizers on several landscapes and draw each landscape's paths in its own panel.
-
-    ``setups`` maps a panel title to ``(landscape, {label: fresh optimizer})``;
-    each landscape's optimizers run together in one compiled loop
-    (:func:`optlab.trajectories.run_many`, ``steps`` steps from the landscape's
-    start), and the panels stand in one row. Returns ``{title: {label: Trajectory}}``
-    for the numbers a chapter prints beside the figure.
-    """
-    from . import trajectories
-
-    if not isinstance(setups, dict) or not setups:
-        raise ValueError("setups must map at least one panel title to (landscape, {label: optimizer}).")
-    fig, axes = plt.subplots(1, len(setups), figsize=(panel_size[0] * len(setups), panel_size[1]), squeeze=False)
-    runs = {}
-    for ax, (title, setup) in zip(axes[0], setups.items()):
-        if not (isinstance(setup, tuple) and len(setup) == 2 and isinstance(setup[1], dict)):
-            raise ValueError(f"setups[{title!r}] must be (landscape, {{label: optimizer}}); got {setup!r}.")
-        landscape, chosen = _landscapes.get(setup[0]), setup[1]
-        runs[title] = trajectories.run_many(chosen, landscape, steps=steps)
-        plot_paths(landscape, runs[title], ax=ax, markers=markers, title=title)
-    return runs
-
-
 def plot_losses(paths: dict, ax=None, min_value: float = 0.0, log: bool = True, title: str | None = None):
     """Loss minus ``min_value`` against step, one line per run (log scale by default)."""
     ax = _axes(ax)
@@ -331,7 +307,7 @@ def plot_sweep(sweeps, metric: str, by: str = "learning_rate", how: str = "final
 
 
 def plot_lr_range_test(result, ax=None, title: str | None = None):
-    """An LR range test (:func:`optlab.training.lr_range_test`): loss against learning rate.
+    """An LR range test (:func:`optlab.range_test.lr_range_test`): loss against learning rate.
 
     Faint: each mini-batch's loss; bold: the smoothed loss. The dotted line
     marks the rate of the lowest smoothed loss, the dashed one a tenth of it
@@ -358,14 +334,15 @@ def plot_lr_range_test(result, ax=None, title: str | None = None):
     return ax
 
 
-def plot_schedules(schedules: dict, steps: int, ax=None, title: str | None = None):
-    """The learning rate of each ``{label: schedule}`` (a Keras schedule or a number) over ``steps``."""
+def plot_schedules(rates: dict, ax=None, title: str | None = None):
+    """The learning rate per step of each ``{label: rates}``, an array of one rate per step
+    (:func:`optlab.schedules.rates` computes it for a Keras schedule)."""
     ax = _axes(ax)
-    steps = _validation.whole_number("steps", steps, minimum=1)
-    for i, (label, schedule) in enumerate(schedules.items()):
-        ax.plot(
-            np.arange(steps), _schedule_values(schedule, steps), color=PATH_COLORS[i % len(PATH_COLORS)], label=label
-        )
+    for i, (label, values) in enumerate(rates.items()):
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 1 or not len(values):
+            raise ValueError(f"{label}: expected one learning rate per step (a 1-D array); got shape {values.shape}.")
+        ax.plot(np.arange(len(values)), values, color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
     ax.set(xlabel="step", ylabel="learning rate")
     ax.legend(fontsize="small")
     if title:
@@ -373,15 +350,85 @@ def plot_schedules(schedules: dict, steps: int, ax=None, title: str | None = Non
     return ax
 
 
-def _schedule_values(schedule, steps: int) -> np.ndarray:
-    """A schedule's rate at steps 0 .. steps-1, evaluated in one compiled loop (a number: constant)."""
-    if not callable(schedule):
-        return np.full(steps, float(schedule))
-    import tensorflow as tf
+def plot_differences(differences: dict, ax=None):
+    """Draw each ``{label: differences}`` against the step, on a log scale: one array per pair of runs,
+    the largest weight difference after each step (:func:`optlab.distributed.difference_per_step`,
+    whose entry 0, before the first step, is left out).
 
-    def evaluate(ks):
-        return tf.map_fn(lambda k: tf.cast(schedule(k), tf.float32), ks, fn_output_signature=tf.float32)
+    A step where the two runs hold exactly the same weights (difference 0)
+    leaves a gap in its curve. Returns the axes.
+    """
+    if not isinstance(differences, dict) or not differences:
+        raise ValueError("differences must map at least one label to an array of differences per step.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 3.8))
+    for label, values in differences.items():
+        values = np.asarray(values, dtype=float)[1:]
+        steps = np.arange(1, len(values) + 1)
+        ax.plot(steps, np.where(values > 0, values, np.nan), "o-", ms=3, label=label)
+    ax.set(
+        yscale="log",
+        xlabel="step",
+        ylabel="largest |weight difference|",
+        title="distance from the one-device run, step by step",
+    )
+    ax.legend(fontsize=8)
+    return ax
 
-    # Traced once and called directly, so many schedules do not trigger TensorFlow's retracing warning.
-    compiled = tf.function(evaluate).get_concrete_function(tf.TensorSpec([steps], tf.int32))
-    return compiled(tf.range(steps)).numpy()
+
+_LABELS = {
+    "loss": "training loss",
+    "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy",
+    "accuracy": "training accuracy",
+}
+
+
+def plot_large_batch(study, axes=None, rate: float | None = None):
+    """A study of :func:`optlab.large_batch.large_batch_study`. Left: the chosen metric after the last epoch
+    (line: mean over seeds, dots: each seed) against the
+    rate, one curve per batch size, the linear rule's prediction marked by a dotted line. Right: the
+    validation loss (the training loss if the data has no validation part) against the number of
+    optimizer steps, mean over seeds with a band of ± one standard error, at ``rate`` for every batch
+    size (it must be in every grid), or by default at each batch size's chosen rate."""
+    if not hasattr(study, "choices") or not hasattr(study, "grid_rate"):
+        raise TypeError(f"study must be what optlab.large_batch.large_batch_study returns; got {type(study).__name__}.")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    left, right = axes
+    curve = "val_loss" if "val_loss" in study.runs[study.base_batch][0].epochs else "loss"
+    for i, batch in enumerate(study.runs):
+        color, marker = PATH_COLORS[i % len(PATH_COLORS)], MARKERS[i % len(MARKERS)]
+        choice = study.choices[batch]
+        left.plot(choice.values, choice.table.mean(axis=1), "-", marker=marker, color=color, label=f"B = {batch}")
+        for column in choice.table.T:
+            left.plot(choice.values, column, ".", color=color, alpha=0.4)
+        left.axvline(study.linear_rate[batch], color=color, ls=":", lw=1.2)
+        shown = choice.best if rate is None else study.grid_rate(batch, rate)
+        chosen = _results.select_runs(study.runs[batch], learning_rate=shown)
+        per_seed = np.array([r.epochs[curve] for r in chosen if len(r.epochs[curve]) == study.epochs])
+        steps = study.steps_per_epoch[batch] * np.arange(1, study.epochs + 1)
+        if len(per_seed):
+            mean = per_seed.mean(axis=0)
+            se = per_seed.std(axis=0, ddof=1) / np.sqrt(len(per_seed)) if len(per_seed) > 1 else 0 * mean
+            right.plot(steps, mean, "-", marker=marker, color=color, label=f"B = {batch}, η = {shown:.3g}")
+            right.fill_between(steps, mean - se, mean + se, color=color, alpha=0.2)
+    metric = _LABELS.get(study.metric, study.metric.replace("_", " "))
+    left.set(
+        xscale="log",
+        xlabel="learning rate η (dotted: linear rule η₀·B/B₀)",
+        ylabel=f"{metric} after {study.epochs} epochs",
+        title="rate grid at each batch size",
+    )
+    if _results.higher_is_better(study.metric) is False:
+        left.set_yscale("log")
+    left.legend()
+    title = "each batch size at its chosen rate" if rate is None else f"every batch size at η = {rate:g}"
+    right.set(
+        xscale="log",
+        xlabel="optimizer steps",
+        ylabel=f"{_LABELS.get(curve, curve)} (mean ± s.e. over seeds)",
+        title=title,
+    )
+    right.legend()
+    return axes

@@ -9,26 +9,26 @@ r"""Training runs on real data: one run at a time, or many at once.
   :class:`~optlab.results.Run` documents.
 - :func:`sweep` trains many runs of the same model at once, each with its own
   hyperparameters and seed, and returns one :class:`Run` per copy. The model's
-  weights carry a leading *copy* axis (:class:`StackedDense`), the loss is the
-  sum of the copies' losses (so each copy's gradient is its own), and an
-  :class:`~optlab.optimizers.ElementwiseOptimizer` gives each copy its own
-  learning rate. Because every update is element-wise, copy c follows the path
-  that :func:`train` would follow with the same settings
+  weights carry a leading *copy* axis (:func:`optlab.models.stacked_mlp`), the
+  loss is the sum of the copies' losses (so each copy's gradient is its own),
+  and :func:`optlab.stacking.stacked_optimizer` gives each copy its own
+  hyperparameters. Because every update is element-wise, copy c follows the
+  path that :func:`train` would follow with the same settings
   (``tests/test_training.py`` checks it), but the whole sweep costs one
   compiled loop instead of one ``fit`` per run.
+- :func:`stacked_sweep` does the same for the tensor-wise optimizers of
+  :mod:`optlab.tensorwise` (Muon, Adafactor, LAMB, schedule-free AdamW), whose
+  norms are taken per copy.
 - :func:`train_separately` trains several models at once, each with its own
-  optimizer and its own variables, in one compiled loop: the fast path for
-  optimizers that :func:`sweep` refuses (Muon, Adafactor, LAMB, or any Keras
-  optimizer without an optlab twin). Run r follows the path :func:`train`
-  would follow with the same optimizer and seed.
-- :class:`LRRangeTest` is Smith's learning-rate range test as a Keras callback;
-  :func:`lr_range_test` runs it.
+  optimizer and its own variables, in one compiled loop: the path for any
+  other Keras optimizer. Run r follows the path :func:`train` would follow
+  with the same optimizer and seed.
 
-The models are multilayer perceptrons given by ``layer_sizes`` (inputs, hidden
-layers, outputs), with ReLU between layers and Glorot-uniform initial weights
-drawn by :func:`initial_weights` from the run's seed. The seed also fixes the
-order of the mini-batches (:func:`batch_order`). Classification problems use
-cross-entropy on logits, regression problems mean squared error.
+The models are the multilayer perceptrons of :mod:`optlab.models`, with
+initial weights drawn from the run's seed; the seed also fixes the order of
+the mini-batches (:func:`optlab.models.batch_order`). Classification problems
+use cross-entropy on logits, regression problems mean squared error. Every
+loop over steps is :func:`optlab.stacking.compile_loop`.
 """
 
 from __future__ import annotations
@@ -43,28 +43,12 @@ import tensorflow as tf
 from keras import ops
 
 from . import _validation, stacking
+from . import optimizers as _optimizers
 from . import results as _results
+from .models import BatchLoss, batch_order, mlp, stacked_mlp
 from .results import Run
 
-__all__ = [
-    "Run",
-    "Sweep",
-    "StackedDense",
-    "BatchLoss",
-    "LRRangeTest",
-    "RangeTestResult",
-    "initial_weights",
-    "mlp",
-    "stacked_mlp",
-    "batch_order",
-    "train",
-    "sweep",
-    "lr_range_test",
-    "range_test_schedule",
-    "range_test_of",
-    "warmup_cosine",
-    "train_separately",
-]
+__all__ = ["Run", "Sweep", "train", "sweep", "stacked_sweep", "train_separately", "XLA_THRESHOLD"]
 
 
 @dataclass(frozen=True)
@@ -88,125 +72,6 @@ class Sweep:
     def table(self, metric: str, by: str = "learning_rate", how: str = "final"):
         """``metric`` for every value of ``by`` (rows) and every seed (columns): :func:`optlab.results.runs_table`."""
         return _results.runs_table(self.runs, metric, by, how, owner="of this sweep")
-
-
-def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
-    r"""Keras's linear warm-up + cosine decay: :math:`\eta_t = \text{peak}\cdot t/w` for :math:`t < w`,
-    then :math:`\text{peak}\cdot\tfrac12\bigl(1 + \cos(\pi\min(t - w, T - w)/(T - w))\bigr)`.
-
-    ``w`` is ``warmup_steps``, ``T`` is ``total_steps``; the rate is 0 at step
-    0, ``peak`` at step ``w`` and 0 from step ``T`` on. Returns
-    ``keras.optimizers.schedules.CosineDecay(0.0, T - w, warmup_target=peak,
-    warmup_steps=w)``.
-    """
-    peak = _validation.positive_number("peak", peak)
-    warmup_steps = _validation.whole_number("warmup_steps", warmup_steps, minimum=0)
-    total_steps = _validation.whole_number("total_steps", total_steps, minimum=1)
-    if total_steps <= warmup_steps:
-        raise ValueError(
-            f"total_steps ({total_steps}) must exceed warmup_steps ({warmup_steps}): "
-            f"the cosine needs at least one step."
-        )
-    return keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=total_steps - warmup_steps, warmup_target=peak, warmup_steps=warmup_steps
-    )
-
-
-def initial_weights(layer_sizes, seed: int) -> list:
-    r"""Glorot-uniform kernels and zero biases for an MLP, drawn from ``seed``.
-
-    Kernel entries are uniform in :math:`\pm\sqrt{6/(n_\text{in}+n_\text{out})}`
-    (Glorot & Bengio, 2010; Keras's default for ``Dense``). Returns
-    ``[kernel_1, bias_1, kernel_2, ...]`` as float32 arrays.
-    """
-    sizes = _layer_sizes(layer_sizes)
-    rng = np.random.default_rng(_seed(seed))
-    weights = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
-        weights.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
-        weights.append(np.zeros(fan_out, np.float32))
-    return weights
-
-
-def mlp(layer_sizes=(40, 100, 100, 10), seed: int = 0) -> keras.Sequential:
-    """A Keras MLP of ``Dense`` layers (ReLU between them) with :func:`initial_weights`."""
-    sizes = _layer_sizes(layer_sizes)
-    layers = [keras.layers.Dense(n, activation="relu") for n in sizes[1:-1]]
-    model = keras.Sequential([keras.Input((sizes[0],)), *layers, keras.layers.Dense(sizes[-1])])
-    model.set_weights(initial_weights(sizes, seed))
-    return model
-
-
-class StackedDense(keras.layers.Layer):
-    """A ``Dense`` layer for several independent copies of a model at once.
-
-    The kernel has shape ``(copies, inputs, units)`` and the bias
-    ``(copies, 1, units)``; inputs of shape ``(copies, batch, inputs)`` give
-    ``(copies, batch, units)``:
-    copy c computes ``x[c] @ kernel[c] + bias[c]``, never touching another copy.
-    """
-
-    def __init__(self, copies: int, units: int, activation=None, **kwargs):
-        super().__init__(**kwargs)
-        self.copies, self.units = copies, units
-        self.activation = keras.activations.get(activation)
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(shape=(self.copies, input_shape[-1], self.units), name="kernel")
-        self.bias = self.add_weight(shape=(self.copies, 1, self.units), name="bias", initializer="zeros")
-
-    def call(self, inputs):
-        return self.activation(ops.matmul(inputs, self.kernel) + self.bias)
-
-
-def stacked_mlp(layer_sizes, seeds) -> keras.Sequential:
-    """One model holding ``len(seeds)`` copies of :func:`mlp`, copy c initialised from ``seeds[c]``."""
-    sizes = _layer_sizes(layer_sizes)
-    copies = len(seeds)
-    layers = [StackedDense(copies, n, activation="relu") for n in sizes[1:-1]]
-    model = keras.Sequential([*layers, StackedDense(copies, sizes[-1])])
-    model.build((copies, None, sizes[0]))
-    per_copy = [initial_weights(sizes, seed) for seed in seeds]
-    stacked = [np.stack(parts) for parts in zip(*per_copy)]
-    model.set_weights([w if w.ndim == 3 else w[:, None, :] for w in stacked])
-    return model
-
-
-def batch_order(n_examples: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
-    """Indices of the examples in each mini-batch: shape ``(epochs, steps, batch_size)``.
-
-    Every epoch is a fresh permutation drawn from ``seed``; the last
-    ``n_examples % batch_size`` examples of each permutation are left out, so
-    that all steps have the same batch size (pick a divisor to use them all).
-    """
-    n_examples = _validation.whole_number("n_examples", n_examples, minimum=1)
-    batch_size = _validation.whole_number("batch_size", batch_size, minimum=1)
-    epochs = _validation.whole_number("epochs", epochs, minimum=1)
-    if batch_size > n_examples:
-        raise ValueError(f"batch_size must be at most the {n_examples} training examples; got {batch_size}.")
-    steps = n_examples // batch_size
-    rng = np.random.default_rng(_seed(seed))
-    orders = [rng.permutation(n_examples)[: steps * batch_size] for _ in range(epochs)]
-    return np.stack(orders).reshape(epochs, steps, batch_size).astype(np.int32)
-
-
-class BatchLoss(keras.metrics.Metric):
-    """The loss of the latest mini-batch (Keras's ``loss`` log is a running mean)."""
-
-    def __init__(self, loss, name="batch_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.loss = loss
-        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        self.value.assign(ops.cast(self.loss(y_true, y_pred), self.dtype))
-
-    def result(self):
-        return ops.cast(self.value, self.dtype)  # a tensor, as Keras's own metrics return
-
-    def reset_state(self):
-        self.value.assign(0.0)
 
 
 class _Monitor(keras.callbacks.Callback):
@@ -282,7 +147,7 @@ def train(
             ``math.inf`` leaves only NaN and infinity.
     """
     started = time.perf_counter()
-    optimizer = _fresh_optimizer(optimizer)
+    optimizer = _optimizers.check_fresh(optimizer)
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
     order = batch_order(len(data.x_train), batch_size, epochs, seed)
     model = mlp(sizes, seed)
@@ -367,12 +232,15 @@ def sweep(
     runs up to float32 rounding. A run diverges by
     :func:`optlab.results.divergence_step` with ``max_loss``.
 
-    >>> sweep("sgd", data, epochs=20, learning_rate=[0.01, 0.1, 1.0], seeds=[0, 1, 2, 3, 4])
+    >>> from optlab import data
+    >>> runs = sweep("sgd", data.mnist1d(), epochs=1, batch_size=400, learning_rate=[0.01, 0.1], seeds=[0, 1]).runs
+    >>> [(run.config["learning_rate"], run.config["seed"]) for run in runs]
+    [(0.01, 0), (0.01, 1), (0.1, 0), (0.1, 1)]
     """
     started = time.perf_counter()
     cls = stacking.elementwise_class(optimizer, "optlab.training.train_separately")
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
-    seeds = [_seed(seed) for seed in (list(seeds) if np.ndim(seeds) else [seeds])]
+    seeds = [_validation.whole_number("seed", seed, minimum=0) for seed in (list(seeds) if np.ndim(seeds) else [seeds])]
     if not seeds:
         raise ValueError("seeds must hold at least one seed.")
     combinations = stacking.grid(hyperparameters)
@@ -435,201 +303,6 @@ def _evaluation_names(data) -> tuple:
     return tuple(f"{prefix}_{kind}" for prefix, _, _ in _evaluation_parts(data) for kind in ("loss", "accuracy"))
 
 
-@dataclass(frozen=True)
-class RangeTestResult:
-    """What an LR range test recorded: one entry per step.
-
-    Attributes:
-        learning_rates: the learning rate used at each step.
-        losses: the loss of each step's mini-batch (before its update).
-        smoothed: ``losses`` smoothed by a bias-corrected moving average.
-    """
-
-    learning_rates: np.ndarray
-    losses: np.ndarray
-    smoothed: np.ndarray
-
-    @property
-    def minimum(self) -> float:
-        """The learning rate at which the smoothed loss was lowest."""
-        return float(self.learning_rates[int(np.nanargmin(self.smoothed))])
-
-    @property
-    def suggestion(self) -> float:
-        """A tenth of :attr:`minimum`: a rate still safely on the falling part of the curve."""
-        return self.minimum / 10
-
-
-def _exponential_ramp(start: float, ratio: float, fraction: float) -> float:
-    r"""The range test's exponential ramp: :math:`\eta_\text{start} \cdot r^f`, with f from 0 to 1."""
-    return start * ratio**fraction
-
-
-class LRRangeTest(keras.callbacks.Callback):
-    r"""The learning-rate range test as a Keras callback.
-
-    Step k of ``steps`` trains with the learning rate
-    :math:`\eta_k = \eta_\text{start}(\eta_\text{stop}/\eta_\text{start})^{k/(\text{steps}-1)}`
-    (``mode="exponential"``, the loss-based form of Smith (2018) and of the
-    fastai learning-rate finder) or the linear ramp between them (``"linear"``,
-    as in Smith (2017), who watched the accuracy), records the mini-batch loss,
-    smooths it with a bias-corrected moving average
-    :math:`a_k = \beta a_{k-1} + (1-\beta)\ell_k`, :math:`s_k = a_k/(1-\beta^k)` (``smoothing`` = β),
-    and stops early once the smoothed loss is NaN or exceeds ``stop_factor``
-    times its lowest value. The
-    model must be compiled with :class:`BatchLoss` among its metrics
-    (:func:`lr_range_test` does this); read :attr:`result` afterwards.
-    """
-
-    def __init__(
-        self,
-        start: float = 1e-4,
-        stop: float = 10.0,
-        steps: int = 100,
-        mode: str = "exponential",
-        smoothing: float = 0.9,
-        stop_factor: float = 4.0,
-    ):
-        super().__init__()
-        self.start = _validation.positive_number("start", start)
-        self.stop = _validation.positive_number("stop", stop)
-        if self.stop <= self.start:
-            raise ValueError(f"stop must exceed start; got start={start}, stop={stop}.")
-        self.steps = _validation.whole_number("steps", steps, minimum=2)
-        self.mode = _validation.choose("mode", mode, ("exponential", "linear"))
-        self.smoothing = _validation.in_interval("smoothing", smoothing, 0.0, 1.0)
-        self.stop_factor = _validation.in_interval("stop_factor", stop_factor, 1.0, math.inf)
-        self._rates, self._losses, self._smoothed = [], [], []
-
-    def learning_rate_at(self, step: int) -> float:
-        fraction = step / (self.steps - 1)
-        if self.mode == "linear":
-            return self.start + fraction * (self.stop - self.start)
-        return _exponential_ramp(self.start, self.stop / self.start, fraction)
-
-    def on_train_begin(self, logs=None):
-        self._rates, self._losses, self._smoothed, self._average = [], [], [], 0.0
-        try:
-            self.model.optimizer.learning_rate = self.start
-        except (TypeError, AttributeError) as error:
-            raise TypeError(
-                "LRRangeTest sets the learning rate itself: give the optimizer a number as "
-                "its learning rate, not a schedule."
-            ) from error
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate = self.learning_rate_at(len(self._rates))
-
-    def on_train_batch_end(self, batch, logs=None):
-        if "batch_loss" not in logs:
-            raise KeyError(
-                "LRRangeTest needs each mini-batch's loss: compile the model with "
-                "metrics=[optlab.training.BatchLoss(loss)], or use optlab.training.lr_range_test."
-            )
-        loss = float(logs["batch_loss"])
-        self._rates.append(self.learning_rate_at(len(self._rates)))
-        self._losses.append(loss)
-        self._average, smoothed = _smoothed_loss(self._average, loss, len(self._losses), self.smoothing)
-        self._smoothed.append(smoothed)
-        if len(self._losses) >= self.steps or _past_the_minimum(self._smoothed, self.stop_factor):
-            self.model.stop_training = True
-
-    @property
-    def result(self) -> RangeTestResult:
-        return RangeTestResult(np.array(self._rates), np.array(self._losses), np.array(self._smoothed))
-
-
-def _smoothed_loss(average: float, loss: float, k: int, beta: float) -> tuple:
-    """One step of the range test's bias-corrected moving average: (new average, smoothed loss at step k)."""
-    average = beta * average + (1 - beta) * loss
-    return average, average / (1 - beta**k)
-
-
-def _past_the_minimum(smoothed: list, stop_factor: float) -> bool:
-    """The range test's stop: the latest smoothed loss is NaN or ``stop_factor`` times the lowest so far."""
-    return not math.isfinite(smoothed[-1]) or smoothed[-1] > stop_factor * min(smoothed)
-
-
-def range_test_schedule(start: float = 1e-4, stop: float = 10.0, steps: int = 100):
-    r"""The LR range test's rates as a Keras schedule, for one copy of a :func:`sweep`.
-
-    Step k gets :math:`\eta_k = \eta_\text{start}(\eta_\text{stop}/\eta_\text{start})^{k/(\text{steps}-1)}`,
-    the exponential ramp of :class:`LRRangeTest` (Keras's ``ExponentialDecay``
-    with ``decay_rate`` = stop/start > 1). After ``steps`` the rate keeps
-    growing; :func:`range_test_of` reads only the first ``steps``.
-
-    >>> schedule = range_test_schedule(1e-4, 10.0, steps=100)
-    >>> result = range_test_of(sweep("adam", data, epochs=1, learning_rate=[schedule, 0.001]).runs[0], schedule)
-    """
-    start = _validation.positive_number("start", start)
-    stop = _validation.positive_number("stop", stop)
-    if stop <= start:
-        raise ValueError(f"stop must exceed start; got start={start}, stop={stop}.")
-    steps = _validation.whole_number("steps", steps, minimum=2)
-    return keras.optimizers.schedules.ExponentialDecay(start, decay_steps=steps - 1, decay_rate=stop / start)
-
-
-def range_test_of(run, schedule, *, smoothing: float = 0.9, stop_factor: float = 4.0) -> RangeTestResult:
-    """The LR range test read from a sweep's copy trained with :func:`range_test_schedule`.
-
-    Applies :class:`LRRangeTest`'s rules to ``run.step_loss``: the same
-    bias-corrected moving average, and the stop at the schedule's last step,
-    at a NaN, or once the smoothed loss exceeds ``stop_factor`` times its
-    lowest value (that step included). A sweep's copy follows the run
-    :func:`train` would, with the same seed and batches, so the result equals
-    :func:`lr_range_test`'s up to float32 rounding, for the cost of one more
-    stacked copy instead of a separate ``model.fit``.
-    """
-    steps = getattr(schedule, "decay_steps", None)
-    if steps is None or not hasattr(schedule, "decay_rate"):
-        raise TypeError("schedule must come from optlab.training.range_test_schedule.")
-    smoothing = _validation.in_interval("smoothing", smoothing, 0.0, 1.0)
-    stop_factor = _validation.in_interval("stop_factor", stop_factor, 1.0, math.inf)
-    losses = np.asarray(getattr(run, "step_loss", None), dtype=np.float64)
-    if losses.ndim != 1 or len(losses) == 0:
-        raise ValueError("run must be a training Run with at least one step loss.")
-    rates, kept, smoothed, average = [], [], [], 0.0
-    for k, loss in enumerate(losses[: int(steps) + 1], start=1):
-        rates.append(float(_exponential_ramp(schedule.initial_learning_rate, schedule.decay_rate, (k - 1) / steps)))
-        kept.append(float(loss))
-        average, value = _smoothed_loss(average, float(loss), k, smoothing)
-        smoothed.append(value)
-        if _past_the_minimum(smoothed, stop_factor):
-            break
-    return RangeTestResult(np.array(rates), np.array(kept), np.array(smoothed))
-
-
-def lr_range_test(
-    optimizer,
-    data,
-    *,
-    start: float = 1e-4,
-    stop: float = 10.0,
-    steps: int = 100,
-    batch_size: int = 100,
-    seed: int = 0,
-    hidden=(100, 100),
-    **options,
-) -> RangeTestResult:
-    """Run :class:`LRRangeTest` on a fresh MLP (see :func:`train`) and return its result.
-
-    ``options`` go to :class:`LRRangeTest` (``mode``, ``smoothing``, ``stop_factor``).
-    """
-    test = LRRangeTest(start, stop, steps, **options)
-    steps_per_epoch = len(data.x_train) // batch_size
-    train(
-        optimizer,
-        data,
-        epochs=math.ceil(test.steps / steps_per_epoch),
-        batch_size=batch_size,
-        seed=seed,
-        hidden=hidden,
-        callbacks=[test],
-        max_loss=math.inf,
-    )
-    return test.result
-
-
 def train_separately(
     runs: dict,
     data,
@@ -663,17 +336,14 @@ def train_separately(
     for label, spec in runs.items():
         if not (isinstance(spec, tuple) and len(spec) == 2):
             raise TypeError(f"{label}: expected (optimizer, seed); got {spec!r}.")
-        try:
-            _fresh_optimizer(spec[0])
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"{label}: {error}") from None
+        _optimizers.check_fresh(spec[0], label)
     if len({id(spec[0]) for spec in runs.values()}) < len(runs):
         raise ValueError("two runs share one optimizer; create a new one for every run.")
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
     started = time.perf_counter()
     labels = list(runs)
     optimizers = [runs[label][0] for label in labels]
-    seeds = [_seed(runs[label][1]) for label in labels]
+    seeds = [_validation.whole_number("seed", runs[label][1], minimum=0) for label in labels]
     models = [mlp(sizes, seed) for seed in seeds]
     for model, optimizer in zip(models, optimizers):
         optimizer.build(model.trainable_variables)
@@ -806,17 +476,6 @@ def _compiled_epoch(model, optimizer, data, order_shape, xla):
     )
 
 
-def _fresh_optimizer(optimizer):
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(
-            f"optimizer must be a Keras optimizer (for example "
-            f"optlab.optimizers.create('adam', learning_rate=0.01)); got {optimizer!r}."
-        )
-    if optimizer.built:
-        raise ValueError("this optimizer has already been used; create a new one for every run.")
-    return optimizer
-
-
 def _check_run(data, hidden, batch_size, epochs, max_loss):
     if not hasattr(data, "x_train"):
         raise TypeError(f"data must be an optlab.data.Split (x_train, y_train, ...); got {type(data).__name__}.")
@@ -853,12 +512,106 @@ def _hyperparameters(optimizer) -> dict:
     return keep
 
 
-def _layer_sizes(layer_sizes) -> list:
-    sizes = [_validation.whole_number("layer size", n, minimum=1) for n in layer_sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"layer_sizes needs at least inputs and outputs; got {list(layer_sizes)}.")
-    return sizes
+def stacked_sweep(
+    optimizer,
+    data,
+    *,
+    learning_rate,
+    seeds=(0,),
+    batch_size: int = 100,
+    epochs: int,
+    hidden=(100, 100),
+    **hyperparameters,
+) -> tuple:
+    """Train ``optimizer`` (a stacked class) at every rate × every seed at once: ``(runs, the optimizer)``.
 
+    ``optimizer`` is a class of :mod:`optlab.tensorwise` (``StackedMuon``, ``StackedAdafactor``,
+    ``StackedScheduleFreeAdamW``, ``StackedLamb``);
+    ``hyperparameters`` go to it. Copy (rate, seed) follows what
+    :func:`sweep` does for an element-wise optimizer: the MLP
+    :func:`optlab.models.mlp` initialised from ``seed``, the mini-batches of
+    :func:`optlab.models.batch_order` with ``seed``, the mean sparse
+    cross-entropy. Each :class:`~optlab.results.Run` holds every step's loss
+    (cut at divergence by :func:`optlab.results.divergence_step`), one epoch
+    record (the training loss of the last epoch, and the loss and accuracy of
+    the validation part, if the data has one, and of the test part after
+    training) and its final weights. The optimizer is returned too, for its
+    state (:func:`optlab.schedule_free.schedule_free_average`).
+    """
+    if not (
+        isinstance(optimizer, type)
+        and issubclass(optimizer, keras.optimizers.Optimizer)
+        and optimizer.__name__.startswith("Stacked")
+    ):
+        raise TypeError(
+            f"optimizer must be one of optlab's stacked optimizer classes (StackedMuon, "
+            f"StackedAdafactor, StackedScheduleFreeAdamW, StackedLamb: see optlab.tensorwise); got {optimizer!r}."
+        )
+    if not hasattr(data, "x_train") or not data.classes:
+        raise TypeError(f"data must be a classification optlab.data.Split; got {type(data).__name__}.")
+    rates = [_validation.positive_number("learning_rate", r) for r in np.atleast_1d(learning_rate)]
+    seeds = [int(seed) for seed in np.atleast_1d(seeds)]
+    epochs = _validation.whole_number("epochs", epochs, minimum=1)
+    batch_size = _validation.whole_number("batch_size", batch_size, minimum=1)
+    configs = [(rate, seed) for rate in rates for seed in seeds]
+    sizes = (data.x_train.shape[1], *hidden, data.classes)
+    model = stacked_mlp(sizes, [seed for _, seed in configs])
+    stepper = optimizer([rate for rate, _ in configs], **hyperparameters)
+    weights = model.trainable_variables
+    stepper.build(weights)
+    order = np.stack(
+        [batch_order(len(data.x_train), batch_size, epochs, seed).reshape(-1, batch_size) for _, seed in configs],
+        axis=1,
+    )  # (steps, copies, batch)
+    x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.int32)
 
-def _seed(seed) -> int:
-    return _validation.whole_number("seed", seed, minimum=0)
+    def step(k, order):
+        with tf.GradientTape() as tape:
+            logits = model(tf.gather(x, order[k]))
+            per_copy = ops.mean(
+                ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits, from_logits=True), axis=-1
+            )
+            total = ops.sum(per_copy)  # copy c's gradient is that of its own mean loss
+        stepper.apply_gradients(zip(tape.gradient(total, weights), weights))
+        return {"loss": per_copy}
+
+    loop = stacking.compile_loop(
+        step, order.shape[0], records=("loss",), inputs=(tf.TensorSpec(order.shape, tf.int32),)
+    )
+    step_loss = loop(order)["loss"].astype(np.float64)
+    evaluation = {}
+    parts = ([("val", data.x_val, data.y_val)] if getattr(data, "x_val", None) is not None else []) + [
+        ("test", data.x_test, data.y_test)
+    ]
+    for prefix, px, py in parts:
+        logits = np.asarray(model(np.broadcast_to(px, (len(configs), *px.shape)).astype(np.float32)))
+        shifted = logits - logits.max(axis=-1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        evaluation[f"{prefix}_loss"] = -np.take_along_axis(log_p, py[None, :, None].astype(int), -1)[..., 0].mean(-1)
+        evaluation[f"{prefix}_accuracy"] = np.mean(np.argmax(logits, axis=-1) == py, axis=-1)
+    steps_per_epoch = order.shape[0] // epochs
+    final = [w.numpy() for w in weights]
+    runs = []
+    for c, (rate, seed) in enumerate(configs):
+        diverged_at = _results.divergence_step(step_loss[:, c])
+        record = {
+            "loss": np.array([step_loss[-steps_per_epoch:, c].mean()]),
+            **{name: np.array([values[c]]) for name, values in evaluation.items()},
+        }
+        runs.append(
+            _results.Run(
+                config={
+                    "optimizer": optimizer.__name__,
+                    "learning_rate": rate,
+                    "seed": seed,
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    **hyperparameters,
+                },
+                step_loss=step_loss[:diverged_at, c],
+                epochs=record,
+                diverged_at=diverged_at,
+                weights=[w[c][0] if w.shape[1] == 1 else w[c] for w in final],
+            )
+        )
+    return runs, stepper

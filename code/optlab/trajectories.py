@@ -27,11 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from . import _validation, stacking
+from . import _validation, plots, stacking
 from . import landscapes as _landscapes
+from . import optimizers as _optimizers
 from . import results as _results
 
 
@@ -89,7 +91,7 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None, max_loss
     if not optimizers:
         raise ValueError("optimizers must map at least one label to an optimizer.")
     for label, optimizer in optimizers.items():
-        _check_fresh(label, optimizer)
+        _optimizers.check_fresh(optimizer, label)
     landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
 
     weights = [keras.Variable(start, dtype="float32", name="point") for _ in optimizers]
@@ -97,19 +99,6 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None, max_loss
         optimizer.build([weight])
     points, losses = _compiled_loop(list(optimizers.values()), landscape, weights, int(steps))
     return {label: _trajectory(points[:, i], losses[:, i], max_loss) for i, label in enumerate(optimizers)}
-
-
-def _check_fresh(label, optimizer):
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(
-            f"{label}: expected a keras.optimizers.Optimizer (for example "
-            f"optlab.optimizers.create('sgd', learning_rate=0.1)); got {optimizer!r}."
-        )
-    if optimizer.built:
-        raise ValueError(
-            f"{label}: this optimizer has already been used (it is built on other "
-            f"variables); create a new optimizer for every run."
-        )
 
 
 def _check_run(landscape, steps, start, max_loss):
@@ -204,7 +193,7 @@ def run_noisy(
 
     Returns a list of ``runs`` :class:`Trajectory` objects, in the order of the rows.
     """
-    _check_fresh("optimizer", optimizer)
+    _optimizers.check_fresh(optimizer)
     stacking.refuse_coupling(optimizer, "run_many (one optimizer per run)")
     landscape, steps, start, max_loss = _check_run(landscape, steps, start, max_loss)
     runs = _validation.whole_number("runs", runs, minimum=1)
@@ -231,7 +220,9 @@ def run_sweep(
     so 50 learning rates cost one trace instead of the 50 that :func:`run_many`
     needs; each run follows the path :func:`run` would give it.
 
-    >>> run_sweep("sgd", "quadratic", steps=100, learning_rate=[0.05, 0.1, 0.15])
+    >>> paths = run_sweep("sgd", "quadratic", steps=100, learning_rate=[0.05, 0.1, 0.15])
+    >>> [len(trajectory.path) for trajectory in paths]
+    [101, 101, 101]
 
     Returns a list of :class:`Trajectory`, one per combination, in order.
     """
@@ -307,10 +298,7 @@ def follow_gradients(optimizers: dict, gradients, start=0.0, bounds=None) -> dic
     if not optimizers:
         raise ValueError("optimizers must map at least one label to an optimizer.")
     for label, optimizer in optimizers.items():
-        if not isinstance(optimizer, keras.optimizers.Optimizer):
-            raise TypeError(f"{label}: expected a keras.optimizers.Optimizer; got {optimizer!r}.")
-        if optimizer.built:
-            raise ValueError(f"{label}: this optimizer has already been used; create a new one per run.")
+        _optimizers.check_fresh(optimizer, label)
     gradients = np.asarray(gradients, dtype=np.float32)
     if gradients.ndim < 1 or len(gradients) == 0 or not np.all(np.isfinite(gradients)):
         raise ValueError(
@@ -340,3 +328,25 @@ def follow_gradients(optimizers: dict, gradients, start=0.0, bounds=None) -> dic
 
     positions = stacking.compile_loop(step, len(gradients), measure=where, measured=("weights",))()["weights"]
     return {label: positions[:, i] for i, label in enumerate(optimizers)}
+
+
+def paths_on_landscapes(setups: dict, steps: int = 500, panel_size=(5.3, 4.4), markers: bool = False) -> dict:
+    """Run optimizers on several landscapes and draw each landscape's paths in its own panel.
+
+    ``setups`` maps a panel title to ``(landscape, {label: fresh optimizer})``;
+    each landscape's optimizers run together in one compiled loop
+    (:func:`run_many`, ``steps`` steps from the landscape's
+    start), and the panels stand in one row. Returns ``{title: {label: Trajectory}}``
+    for the numbers a chapter prints beside the figure.
+    """
+    if not isinstance(setups, dict) or not setups:
+        raise ValueError("setups must map at least one panel title to (landscape, {label: optimizer}).")
+    fig, axes = plt.subplots(1, len(setups), figsize=(panel_size[0] * len(setups), panel_size[1]), squeeze=False)
+    runs = {}
+    for ax, (title, setup) in zip(axes[0], setups.items()):
+        if not (isinstance(setup, tuple) and len(setup) == 2 and isinstance(setup[1], dict)):
+            raise ValueError(f"setups[{title!r}] must be (landscape, {{label: optimizer}}); got {setup!r}.")
+        landscape, chosen = _landscapes.get(setup[0]), setup[1]
+        runs[title] = run_many(chosen, landscape, steps=steps)
+        plots.plot_paths(landscape, runs[title], ax=ax, markers=markers, title=title)
+    return runs

@@ -14,8 +14,8 @@ does, keeping the checker call where the solution had one.
 
 From the command line (the Makefile's ``make retarget REPO=...`` and ``make student``)::
 
-    python -m optlab.course retarget https://github.com/<owner>/<name>
-    python -m optlab.course student _build/student
+    python tools/course.py retarget https://github.com/<owner>/<name>
+    python tools/course.py student _build/student
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
     "write_student_edition",
 ]
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 GITHUB_URL = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?")
 # "owner/name" after github.com/ (links, clone commands) or after Colab's /github/
 _SLUG = r"([\w.-]+/[\w.-]*?[\w-])(?:\.git)?(?=[/\"'\s)#\\.,;:]|$)"  # a sentence's full stop is not part of it
@@ -290,8 +290,8 @@ def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> dict:
 
 
 USAGE = (
-    "usage: python -m optlab.course retarget https://github.com/<owner>/<name>\n"
-    "       python -m optlab.course student OUT_FOLDER"
+    "usage: python tools/course.py retarget https://github.com/<owner>/<name>\n"
+    "       python tools/course.py student OUT_FOLDER"
 )
 
 

@@ -1,4 +1,4 @@
-"""optlab.custom: AdaBelief follows the paper's Algorithm 2, saves and reloads, and fails clearly."""
+"""optlab.adabelief: AdaBelief follows the paper's Algorithm 2, saves and reloads, and fails clearly."""
 
 import pathlib
 import tempfile
@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from optlab import custom, landscapes, optimizers, training, trajectories
+from optlab import adabelief, landscapes, models, optimizers, training, trajectories
 
 
 @pytest.mark.parametrize(
@@ -20,8 +20,9 @@ from optlab import custom, landscapes, optimizers, training, trajectories
 )
 def test_adabelief_follows_the_papers_algorithm_2(settings):
     gradients = np.random.default_rng(0).standard_normal((30, 3)).astype(np.float32)
-    ours = trajectories.follow_gradients({"ours": custom.AdaBelief(**settings)}, gradients, start=np.zeros(3))["ours"]
-    expected = custom.adabelief_reference(gradients, np.zeros(3), **settings)
+    optimizer = {"ours": adabelief.AdaBelief(**settings)}
+    ours = trajectories.follow_gradients(optimizer, gradients, start=np.zeros(3))["ours"]
+    expected = adabelief.adabelief_reference(gradients, np.zeros(3), **settings)
     assert np.all(np.isfinite(expected))
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-6)
 
@@ -29,9 +30,9 @@ def test_adabelief_follows_the_papers_algorithm_2(settings):
 def test_the_reference_takes_the_first_step_worked_out_by_hand():
     # m₁ = (1 − β₁) g and s₁ = (1 − β₂) β₁² g² + ε, so the first step is η sign(g)/β₁ (ε tiny)
     g = np.array([[2.0, -0.5, 1e-3]], np.float32)
-    path = custom.adabelief_reference(g, np.zeros(3), learning_rate=0.1, beta_1=0.8)
+    path = adabelief.adabelief_reference(g, np.zeros(3), learning_rate=0.1, beta_1=0.8)
     np.testing.assert_allclose(path[1], -0.1 / 0.8 * np.sign(g[0]), rtol=1e-5)
-    on_a_bowl = custom.adabelief_reference(lambda w: 2 * w - 1, np.zeros(3), steps=4, learning_rate=0.1)
+    on_a_bowl = adabelief.adabelief_reference(lambda w: 2 * w - 1, np.zeros(3), steps=4, learning_rate=0.1)
     assert on_a_bowl.shape == (5, 3) and np.allclose(on_a_bowl[1], 0.1 / 0.9)
 
 
@@ -45,12 +46,12 @@ def test_the_reference_takes_the_first_step_worked_out_by_hand():
 )
 def test_the_reference_refuses_bad_input(bad, message):
     with pytest.raises(ValueError, match=message):
-        custom.adabelief_reference(**bad)
+        adabelief.adabelief_reference(**bad)
 
 
 def test_adabelief_with_a_steady_gradient_takes_growing_steps_unlike_adam():
     runs = trajectories.run_many(
-        {"adam": optimizers.create("adam", learning_rate=0.1), "adabelief": custom.AdaBelief(learning_rate=0.1)},
+        {"adam": optimizers.create("adam", learning_rate=0.1), "adabelief": adabelief.AdaBelief(learning_rate=0.1)},
         landscapes.slope(),
         steps=100,
     )
@@ -62,7 +63,7 @@ def test_adabelief_with_a_steady_gradient_takes_growing_steps_unlike_adam():
 
 def round_trip(optimizer, tmp):
     """Train a little with ``optimizer``, save the model, reload it; return (model, reloaded)."""
-    model = training.mlp((4, 3, 2), seed=0)
+    model = models.mlp((4, 3, 2), seed=0)
     model.compile(optimizer=optimizer, loss="mse")
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((20, 4)), rng.standard_normal((20, 2))
@@ -85,14 +86,14 @@ def assert_round_trip(optimizer, tmp):
         np.testing.assert_array_equal(ours, theirs)
 
 
-@pytest.mark.parametrize("make", [custom.AdaBelief, custom.LazyAdaBelief])
+@pytest.mark.parametrize("make", [adabelief.AdaBelief, adabelief.LazyAdaBelief])
 def test_adabelief_round_trips_through_model_save_and_load_model(make):
     with tempfile.TemporaryDirectory() as tmp:  # hyperparameters away from the defaults
         assert_round_trip(make(learning_rate=0.01, beta_1=0.8, beta_2=0.99, epsilon=1e-3), tmp)
 
 
 @keras.saving.register_keras_serializable(package="optlab_tests")
-class ForgetfulAdaBelief(custom.AdaBelief):
+class ForgetfulAdaBelief(adabelief.AdaBelief):
     """A deliberate bug: get_config leaves out beta_1."""
 
     def get_config(self):
@@ -112,9 +113,9 @@ def test_a_get_config_that_forgets_a_hyperparameter_is_caught_by_the_round_trip(
 def test_adabelief_runs_in_a_sweep_as_separate_runs_would():
     data = _tiny_data()
     stacked = training.sweep(
-        custom.AdaBelief, data, epochs=1, batch_size=10, hidden=(5,), learning_rate=[0.001, 0.01], seeds=[0]
+        adabelief.AdaBelief, data, epochs=1, batch_size=10, hidden=(5,), learning_rate=[0.001, 0.01], seeds=[0]
     )
-    alone = training.train(custom.AdaBelief(learning_rate=0.01), data, epochs=1, batch_size=10, hidden=(5,), seed=0)
+    alone = training.train(adabelief.AdaBelief(learning_rate=0.01), data, epochs=1, batch_size=10, hidden=(5,), seed=0)
     np.testing.assert_allclose(stacked.runs[1].step_loss, alone.step_loss, rtol=1e-4)
 
 
@@ -135,7 +136,7 @@ def _tiny_data():
 )
 def test_adabelief_refuses_bad_hyperparameters_with_a_clear_message(bad, message):
     with pytest.raises(ValueError, match=message):
-        custom.AdaBelief(**bad)
+        adabelief.AdaBelief(**bad)
 
 
 def test_adabelief_on_a_sparse_gradient_equals_adabelief_on_its_dense_form():
@@ -143,7 +144,7 @@ def test_adabelief_on_a_sparse_gradient_equals_adabelief_on_its_dense_form():
 
     sparse = tf.IndexedSlices(tf.constant([[1.0, 2, 3], [4, 5, 6]]), tf.constant([0, 2]), tf.constant([4, 3]))
     weights = {kind: keras.Variable(np.ones((4, 3), np.float32)) for kind in ("sparse", "dense")}
-    chosen = {kind: custom.AdaBelief(learning_rate=0.1) for kind in weights}
+    chosen = {kind: adabelief.AdaBelief(learning_rate=0.1) for kind in weights}
     for _ in range(3):
         chosen["sparse"].apply_gradients([(sparse, weights["sparse"])])
         chosen["dense"].apply_gradients([(tf.convert_to_tensor(sparse), weights["dense"])])
@@ -180,7 +181,7 @@ def test_lazy_adabelief_updates_only_the_looked_up_rows_as_the_lazy_rule_says(se
         ([5, 5], rng.standard_normal((2, 3))),
     ]
     table = keras.Variable(np.ones((6, 3), np.float32))
-    optimizer = custom.LazyAdaBelief(learning_rate=0.1, **settings)
+    optimizer = adabelief.LazyAdaBelief(learning_rate=0.1, **settings)
     for rows, values in lookups:
         optimizer.apply_gradients(
             [(tf.IndexedSlices(tf.constant(values, tf.float32), tf.constant(rows), tf.constant([6, 3])), table)]
@@ -188,14 +189,14 @@ def test_lazy_adabelief_updates_only_the_looked_up_rows_as_the_lazy_rule_says(se
     expected = lazy_reference(lookups, np.ones((6, 3)), 0.1, **settings)
     np.testing.assert_allclose(table.numpy(), expected, rtol=0, atol=1e-6)
     assert np.all(table.numpy()[[1, 3]] == 1.0)
-    assert custom.rows_moved(custom.LazyAdaBelief(0.1)) == [[0, 2], [4], [4]]
-    assert custom.rows_moved(custom.AdaBelief(0.1)) == [[0, 2], [0, 2, 4], [0, 2, 4]]
+    assert adabelief.rows_moved(adabelief.LazyAdaBelief(0.1)) == [[0, 2], [4], [4]]
+    assert adabelief.rows_moved(adabelief.AdaBelief(0.1)) == [[0, 2], [0, 2, 4], [0, 2, 4]]
 
 
 def test_lazy_adabelief_on_a_dense_gradient_is_adabelief():
     gradients = np.random.default_rng(1).standard_normal((10, 3)).astype(np.float32)
     runs = trajectories.follow_gradients(
-        {"lazy": custom.LazyAdaBelief(learning_rate=0.1), "dense": custom.AdaBelief(learning_rate=0.1)},
+        {"lazy": adabelief.LazyAdaBelief(learning_rate=0.1), "dense": adabelief.AdaBelief(learning_rate=0.1)},
         gradients,
         start=np.zeros(3),
     )
@@ -204,4 +205,4 @@ def test_lazy_adabelief_on_a_dense_gradient_is_adabelief():
 
 def test_rows_moved_refuses_rows_outside_the_table():
     with pytest.raises(ValueError, match="lookups must be"):
-        custom.rows_moved(custom.AdaBelief(0.1), lookups=[[7]])
+        adabelief.rows_moved(adabelief.AdaBelief(0.1), lookups=[[7]])

@@ -20,12 +20,14 @@ Chapter 10 ("Writing your own Keras optimizer") builds it step by step.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
 
 from . import _validation
-from .optimizers import ElementwiseOptimizer, _fraction, _non_negative
+from .optimizers import ElementwiseOptimizer
 
 __all__ = ["AdaBelief", "LazyAdaBelief", "adabelief_reference", "rows_moved"]
 
@@ -65,9 +67,9 @@ class AdaBelief(ElementwiseOptimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16, name=None, **kwargs):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
-        self.beta_1 = _fraction("beta_1", beta_1)
-        self.beta_2 = _fraction("beta_2", beta_2)
-        self.epsilon = _non_negative("epsilon", epsilon)
+        self.beta_1 = _validation.in_interval("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _validation.in_interval("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _validation.in_interval("epsilon", epsilon, 0.0, math.inf)
 
     def build(self, variables):
         if self.built:
@@ -154,8 +156,9 @@ def adabelief_reference(
     """
     f = np.float32
     learning_rate = _validation.positive_number("learning_rate", learning_rate)
-    b1, b2 = f(_fraction("beta_1", beta_1)), f(_fraction("beta_2", beta_2))
-    eps = f(_non_negative("epsilon", epsilon))
+    b1 = f(_validation.in_interval("beta_1", beta_1, 0.0, 1.0))
+    b2 = f(_validation.in_interval("beta_2", beta_2, 0.0, 1.0))
+    eps = f(_validation.in_interval("epsilon", epsilon, 0.0, math.inf))
     w = np.array(start, dtype=f)
     if callable(gradients):
         if steps is None:
