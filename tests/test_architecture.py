@@ -123,3 +123,25 @@ def test_results_and_views_import_without_tensorflow(module):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False", f"importing optlab.{module} loads TensorFlow or Keras"
+
+
+def run_record_types(tree) -> list:
+    """Classes that record a run: named ``...Run``, or with a ``diverged_at`` field or attribute."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            fields = {t.target.id for t in node.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+            if node.name.endswith("Run") or "diverged_at" in fields:
+                found.append(node.name)
+    return found
+
+
+def test_the_record_finder_finds_a_second_run_type():
+    tree = ast.parse("@dataclass\nclass Trajectory:\n    path: object\n    diverged_at: int\n")
+    assert run_record_types(tree) == ["Trajectory"]
+
+
+def test_every_engine_writes_the_one_run_record():
+    found = {module: run_record_types(_tree(module)) for module in MODULES}
+    found = {module: names for module, names in found.items() if names}
+    assert found == {"results": ["Run"]}, f"run record types besides optlab.results.Run: {found}"

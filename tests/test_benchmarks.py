@@ -104,9 +104,9 @@ def test_every_stacked_row_follows_its_own_run(quadratic, name, hyper):
     )
     alone = eager_rows(quadratic, lambda: optimizers.create(name, implementation="keras", **hyper), 128, 7, 20)
     np.testing.assert_allclose(run.weights, alone, rtol=1e-4, atol=1e-5)  # float32 matmul order differs
-    assert len(run.losses["test_loss"]) == 21
-    assert run.losses["test_loss"][-1] == pytest.approx(quadratic.loss(run.weights), rel=1e-5)
-    assert run.losses["train_loss"][0] == pytest.approx(quadratic.loss(quadratic.start, "train"), rel=1e-5)
+    assert len(run.epochs["test_loss"]) == 20  # after every step; the start is in run.initial
+    assert run.final("test_loss") == pytest.approx(quadratic.loss(run.weights), rel=1e-5)
+    assert run.initial["train_loss"] == pytest.approx(quadratic.loss(quadratic.start, "train"), rel=1e-5)
 
 
 def test_a_diverging_row_is_cut_and_leaves_the_others_untouched(quadratic):
@@ -115,8 +115,8 @@ def test_a_diverging_row_is_cut_and_leaves_the_others_untouched(quadratic):
     )
     calm, wild = runs
     assert wild.diverged and not calm.diverged
-    assert np.all(np.isfinite(wild.losses["test_loss"])) and len(wild.losses["test_loss"]) == wild.diverged_at
-    assert np.isnan(wild.final("test_loss")) and np.all(np.isnan(wild.weights))
+    assert np.all(np.isfinite(wild.epochs["test_loss"])) and len(wild.epochs["test_loss"]) == wild.diverged_at - 1
+    assert np.isnan(wild.final("test_loss")) and np.isnan(wild.best("test_loss"))
     alone = eager_rows(quadratic, lambda: keras.optimizers.SGD(0.01), 128, 0, 30)
     np.testing.assert_allclose(calm.weights, alone, rtol=1e-4, atol=1e-5)
 
@@ -176,7 +176,8 @@ def test_recording_every_few_steps_keeps_those_steps_and_the_same_runs(quadratic
     sparse = benchmarks.run_stacked(
         quadratic, {"SGD": ("sgd", {"learning_rate": [0.01, 1.0]})}, steps=20, batch_sizes=[128], record_every=5
     )
-    np.testing.assert_allclose(sparse[0].losses["test_loss"], every[0].losses["test_loss"][::5], rtol=1e-6)
+    np.testing.assert_allclose(sparse[0].epochs["test_loss"], every[0].epochs["test_loss"][4::5], rtol=1e-6)
+    assert sparse[0].initial == every[0].initial
     np.testing.assert_array_equal(sparse[0].weights, every[0].weights)
     assert sparse[1].diverged and sparse[1].diverged_at % 5 == 0 and sparse[1].diverged_at >= every[1].diverged_at
     with pytest.raises(ValueError, match="record_every must divide steps"):

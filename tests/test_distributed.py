@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from optlab import distributed, plots, schedules
+from optlab import distributed, plots, results, schedules
 
 
 def run_fresh(script: str) -> dict:
@@ -46,10 +46,10 @@ REPLICATED = """
         two = distributed.train_replicated(distributed.mirrored(2), model_fn, make, x, y, batch_size=16, steps=4)
         wrong = distributed.train_replicated(distributed.mirrored(2), model_fn, make, x, y, batch_size=16, steps=4,
                                        loss_reduction="per_replica")
-        step = lambda r: float(np.linalg.norm(r.weights[1] - r.weights[0]))
-        results[name] = {"equal": distributed.largest_difference(one, two), "spread": two.replica_spread,
+        step = lambda r: float(np.linalg.norm(r.steps["weights"][1] - r.steps["weights"][0]))
+        results[name] = {"equal": distributed.largest_difference(one, two), "spread": two.extra["replica_spread"],
                          "wrong": distributed.largest_difference(one, wrong), "ratio": step(wrong) / step(one),
-                         "shape": list(two.weights.shape), "replicas": two.replicas}
+                         "shape": list(two.steps["weights"].shape), "replicas": two.config["replicas"]}
     results["cross_device_ops"] = type(distributed.mirrored(2).extended._cross_device_ops).__name__
     fit_one = distributed.fit_replicated(tf.distribute.OneDeviceStrategy("/cpu:0"), model_fn,
                                    lambda: keras.optimizers.SGD(0.1), x, y, batch_size=16, steps=4)
@@ -57,8 +57,8 @@ REPLICATED = """
                                    batch_size=16, steps=4)
     loop_one = distributed.train_replicated(tf.distribute.OneDeviceStrategy("/cpu:0"), model_fn,
                                       lambda: keras.optimizers.SGD(0.1), x, y, batch_size=16, steps=4)
-    results["fit"] = {"equal": distributed.largest_difference(fit_one, fit_two), "shape": list(fit_two.weights.shape),
-                      "spread": fit_two.replica_spread, "vs_loop": distributed.largest_difference(fit_one, loop_one)}
+    results["fit"] = {"equal": distributed.largest_difference(fit_one, fit_two), "shape": list(fit_two.steps["weights"].shape),
+                      "spread": fit_two.extra["replica_spread"], "vs_loop": distributed.largest_difference(fit_one, loop_one)}
     again = distributed.split_cpu(2)  # same n: a no-op
     try:
         distributed.split_cpu(3)
@@ -104,16 +104,16 @@ def test_bad_arguments_get_clear_errors():
 
 
 def test_largest_difference_refuses_runs_of_different_lengths():
-    a = distributed.ReplicatedRun(np.zeros((3, 4), np.float32), 1, 0.0)
-    b = distributed.ReplicatedRun(np.zeros((2, 4), np.float32), 2, 0.0)
+    a = _run(np.zeros((3, 4), np.float32))
+    b = _run(np.zeros((2, 4), np.float32))
     with pytest.raises(ValueError, match="different shapes"):
         distributed.largest_difference(a, b)
-    assert distributed.largest_difference(a, distributed.ReplicatedRun(np.ones((3, 4), np.float32), 2, 0.0)) == 1.0
+    assert distributed.largest_difference(a, _run(np.ones((3, 4), np.float32))) == 1.0
 
 
 def test_difference_per_step_is_the_largest_entry_after_each_step_and_is_drawn_with_gaps_at_zero():
-    reference = distributed.ReplicatedRun(np.zeros((3, 2), np.float32), 1, 0.0)
-    run = distributed.ReplicatedRun(np.array([[0, 0], [0.5, -2], [0, 0]], np.float32), 2, 0.0)
+    reference = _run(np.zeros((3, 2), np.float32))
+    run = _run(np.array([[0, 0], [0.5, -2], [0, 0]], np.float32))
     assert distributed.difference_per_step(reference, run).tolist() == [0.0, 2.0, 0.0]
     ax = plots.plot_differences({"run": distributed.difference_per_step(reference, run)})
     drawn = ax.lines[0].get_ydata()
@@ -134,8 +134,13 @@ def test_fit_on_two_replicas_follows_one_device_and_the_hand_written_loop(replic
 
 
 def test_step_norms_and_accuracy():
-    run = distributed.ReplicatedRun(np.array([[0, 0], [3, 4], [3, 4]], np.float32), 1, 0.0)
+    run = _run(np.array([[0, 0], [3, 4], [3, 4]], np.float32))
     assert distributed.step_norms(run) == pytest.approx([5.0, 0.0])
     assert distributed.accuracy(
         lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.zeros((3, 1)), [0, 1, 1]
     ) == pytest.approx(2 / 3)
+
+
+def _run(weights_per_step):
+    """A run record as train_replicated makes it, with the given weights per step."""
+    return results.Run(config={"replicas": 1}, steps={"weights": np.asarray(weights_per_step, np.float32)})

@@ -9,7 +9,7 @@ r"""Published test problems and protocols for comparing optimizers.
 - :func:`run_stacked` minimises either problem with many optimizers,
   hyperparameters, batch sizes and seeds at once: each optimizer updates one
   ``(settings, streams, d)`` variable, a copy per hyperparameter setting
-  (:meth:`~optlab.optimizers.ElementwiseOptimizer.for_copies`) and a row per
+  (:func:`~optlab.stacking.stacked_optimizer`) and a row per
   stream of mini-batches, and all optimizers share one compiled loop, as
   :func:`optlab.trajectories.run_sweep` does on 2-D landscapes.
 - The runs of :func:`run_stacked` are read, tabled and chosen from with
@@ -32,7 +32,6 @@ from . import results as _results
 __all__ = [
     "StochasticQuadratic",
     "LeastSquares",
-    "StackedRun",
     "haar_rotation",
     "stochastic_quadratic",
     "wilson_classification",
@@ -309,43 +308,6 @@ def classification_error(x, y, w) -> float:
     return float(np.mean(np.sign(scores) != np.asarray(y)))
 
 
-@dataclass(frozen=True)
-class StackedRun:
-    """One run of :func:`run_stacked`.
-
-    Attributes:
-        label: the optimizer's label in the call.
-        config: its settings: ``optimizer``, hyperparameters, ``batch_size``, ``seed``.
-        losses: ``{name: array}`` of the losses at the start and after every
-            ``record_every`` steps (``steps + 1`` values by default), cut at divergence.
-        weights: the final weights (float32), NaN if the run diverged.
-        diverged_at: the first (recorded) step with a non-finite or exploding loss, or None.
-    """
-
-    label: str
-    config: dict
-    losses: dict = field(repr=False)
-    weights: np.ndarray = field(repr=False)
-    diverged_at: int | None = None
-
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_at is not None
-
-    def final(self, metric: str) -> float:
-        """The last recorded value of ``metric``; NaN if the run diverged."""
-        _results.split_of(metric)  # an unknown metric is an error
-        values = self.losses[_validation.choose("metric", metric, self.losses)]
-        return math.nan if self.diverged else float(values[-1])
-
-    def best(self, metric: str) -> float:
-        """The best recorded value of ``metric``; NaN if the run diverged."""
-        values = self.losses[_validation.choose("metric", metric, self.losses)]
-        if self.diverged:
-            return math.nan
-        return float(values.max() if _results.higher_is_better(metric) else values.min())
-
-
 def run_stacked(
     problem,
     optimizers: dict,
@@ -376,13 +338,16 @@ def run_stacked(
 
     Each label's runs are the rows of one variable of shape ``(settings,
     streams, d)``, updated by one optimizer built with
-    :meth:`~optlab.optimizers.ElementwiseOptimizer.for_copies` (one copy per
-    setting); every update is element-wise, so a row follows the path it would
-    follow alone. Runs with the same seed and
-    batch size see the same mini-batches, whatever their optimizer. Returns a
-    list of :class:`StackedRun`: label by label, then hyperparameters, batch
-    sizes and seeds, the last varying fastest. A divergence is noticed at the
-    first recorded step with a non-finite or exploding loss.
+    :func:`optlab.stacking.stacked_optimizer` (one copy per setting); every
+    update is element-wise, so a row follows the path it would follow alone.
+    Runs with the same seed and batch size see the same mini-batches, whatever
+    their optimizer. Returns a list of :class:`optlab.results.Run`: label by
+    label, then hyperparameters, batch sizes and seeds, the last varying
+    fastest. Each run's ``initial`` holds the losses at the start and its
+    ``epochs`` the losses after every ``record_every`` steps; its ``weights``
+    are the final :math:`\theta` (one vector). A divergence is noticed at the
+    first recorded step with a non-finite or exploding loss, by
+    :func:`optlab.results.divergence_step`.
     """
     if not hasattr(problem, "stacked"):
         raise TypeError(
@@ -464,12 +429,20 @@ def run_stacked(
             diverged_at = None if cut is None else cut * record_every
             batch_size, seed = streams[stream]
             runs.append(
-                StackedRun(
-                    label=label,
-                    config={"optimizer": cls.__name__, **combo, "batch_size": batch_size, "seed": seed},
-                    losses={name: values[:cut] for name, values in losses.items()},
-                    weights=final[r] if diverged_at is None else np.full_like(final[r], np.nan),
+                _results.Run(
+                    config={
+                        "optimizer": cls.__name__,
+                        **combo,
+                        "batch_size": batch_size,
+                        "seed": seed,
+                        "steps": steps,
+                        "record_every": record_every,
+                    },
+                    epochs={name: values[1:cut] for name, values in losses.items()},  # after each block of steps
+                    initial={name: float(values[0]) for name, values in losses.items()},
+                    weights=final[r],
                     diverged_at=diverged_at,
+                    label=label,
                 )
             )
     return runs

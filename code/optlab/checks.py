@@ -228,7 +228,7 @@ def check_against_keras(
     {"centered": True}}``); ``common`` ones (a learning rate) apply to every
     setting. It is :func:`check_same_paths` with the pairs built by
     :func:`optlab.optimizers.create`. The result's ``runs`` maps each label to
-    Keras's :class:`~optlab.trajectories.Trajectory`.
+    Keras's :class:`~optlab.results.Run`.
     """
     from . import optimizers
 

@@ -24,13 +24,12 @@ of a float32 sum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from . import _validation
+from . import results as _results
 
 __all__ = [
     "split_cpu",
@@ -38,7 +37,6 @@ __all__ = [
     "one_device",
     "train_replicated",
     "fit_replicated",
-    "ReplicatedRun",
     "difference_per_step",
     "largest_difference",
     "step_norms",
@@ -107,31 +105,33 @@ def one_device():
     return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
 
 
-@dataclass(frozen=True)
-class ReplicatedRun:
-    """A few training steps under a strategy.
+def _replicated_run(strategy, history: list, model, optimizer, variables, config: dict):
+    """The run record of a few steps under ``strategy``: every weight flattened, before the first step and
+    after each (``steps["weights"]``, float32 ``(steps + 1, parameters)``), and in ``extra`` the replica
+    spread (the largest difference, after the last step, between any replica's copy of a weight and the
+    first replica's: 0.0 when every replica holds the same weights), the model and the optimizer."""
+    spread = 0.0
+    for v in variables:
+        copies = strategy.experimental_local_results(getattr(v, "value", v))
+        for copy in copies[1:]:
+            spread = max(spread, float(np.max(np.abs(copy.numpy() - copies[0].numpy()))))
+    return _results.Run(
+        config={"replicas": strategy.num_replicas_in_sync, **config},
+        steps={"weights": np.stack(history)},
+        weights=[np.asarray(v.numpy()) for v in variables],
+        extra={"replica_spread": spread, "model": model, "optimizer": optimizer},
+    )
 
-    Attributes:
-        weights: ``(steps + 1, parameters)`` float32, all weights flattened and
-            concatenated, before the first step and after each step.
-        replicas: the strategy's ``num_replicas_in_sync``.
-        replica_spread: the largest difference, after the last step, between
-            any replica's copy of a weight and the first replica's (0.0 when
-            every replica holds the same weights).
-        model: the trained Keras model (its variables live under the strategy).
-        optimizer: the optimizer that trained it.
-    """
 
-    weights: np.ndarray
-    replicas: int
-    replica_spread: float
-    model: object = None
-    optimizer: object = None
+def _weights_per_step(run) -> np.ndarray:
+    if not isinstance(run, _results.Run) or "weights" not in run.steps:
+        raise TypeError(f"expected a run of train_replicated or fit_replicated; got {type(run).__name__}.")
+    return run.steps["weights"].astype(np.float64)
 
 
 def train_replicated(
     strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, steps: int, loss_reduction: str = "global"
-) -> ReplicatedRun:
+) -> _results.Run:
     r"""Train ``model_fn()`` with ``optimizer_fn()`` for ``steps`` steps under ``strategy``.
 
     Batch ``k`` holds examples ``k·B .. (k+1)·B − 1`` of ``x, y`` (no
@@ -199,37 +199,31 @@ def train_replicated(
     for k in range(steps):
         step(x[k * batch_size : (k + 1) * batch_size], y[k * batch_size : (k + 1) * batch_size])
         history.append(flat())
-    spread = 0.0
-    for v in variables:
-        copies = strategy.experimental_local_results(getattr(v, "value", v))
-        for copy in copies[1:]:
-            spread = max(spread, float(np.max(np.abs(copy.numpy() - copies[0].numpy()))))
-    return ReplicatedRun(
-        weights=np.stack(history), replicas=replicas, replica_spread=spread, model=model, optimizer=optimizer
-    )
+    config = {"batch_size": batch_size, "steps": steps, "loss_reduction": loss_reduction}
+    return _replicated_run(strategy, history, model, optimizer, variables, config)
 
 
-def difference_per_step(a: ReplicatedRun, b: ReplicatedRun) -> np.ndarray:
+def difference_per_step(a: _results.Run, b: _results.Run) -> np.ndarray:
     r"""The largest absolute difference between two runs' weights after each step: ``(steps + 1,)``.
 
     Entry k is :math:`\max_i |w^{(a)}_{k,i} - w^{(b)}_{k,i}|` over all weights, k = 0 before the first step.
     """
-    if a.weights.shape != b.weights.shape:
+    a, b = _weights_per_step(a), _weights_per_step(b)
+    if a.shape != b.shape:
         raise ValueError(
-            f"the runs have different shapes: {a.weights.shape} and {b.weights.shape} "
-            f"(same model and number of steps needed)."
+            f"the runs have different shapes: {a.shape} and {b.shape} (same model and number of steps needed)."
         )
-    return np.max(np.abs(a.weights.astype(np.float64) - b.weights.astype(np.float64)), axis=1)
+    return np.max(np.abs(a - b), axis=1)
 
 
-def largest_difference(a: ReplicatedRun, b: ReplicatedRun) -> float:
+def largest_difference(a: _results.Run, b: _results.Run) -> float:
     """The largest absolute difference between two runs' weights, over all steps and entries."""
     return float(np.max(difference_per_step(a, b)))
 
 
-def step_norms(run: ReplicatedRun) -> np.ndarray:
+def step_norms(run: _results.Run) -> np.ndarray:
     """The norm of each step of a run: ``‖w_{k+1} − w_k‖`` for k = 0 .. steps − 1."""
-    return np.linalg.norm(np.diff(run.weights.astype(np.float64), axis=0), axis=1)
+    return np.linalg.norm(np.diff(_weights_per_step(run), axis=0), axis=1)
 
 
 def accuracy(model, x, y) -> float:
@@ -237,7 +231,7 @@ def accuracy(model, x, y) -> float:
     return float(np.mean(np.argmax(np.asarray(model(np.asarray(x, np.float32))), axis=1) == np.asarray(y)))
 
 
-def fit_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, steps: int) -> ReplicatedRun:
+def fit_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, steps: int) -> _results.Run:
     """Like :func:`train_replicated`, but through ``model.fit`` (the path most code uses).
 
     The model is built and compiled inside ``strategy.scope()`` with the sparse
@@ -274,15 +268,5 @@ def fit_replicated(strategy, model_fn, optimizer_fn, x, y, *, batch_size: int, s
         verbose=0,
         callbacks=[record],
     )
-    spread = 0.0
-    for v in model.trainable_variables:
-        copies = strategy.experimental_local_results(getattr(v, "value", v))
-        for copy in copies[1:]:
-            spread = max(spread, float(np.max(np.abs(copy.numpy() - copies[0].numpy()))))
-    return ReplicatedRun(
-        weights=np.stack(history),
-        replicas=strategy.num_replicas_in_sync,
-        replica_spread=spread,
-        model=model,
-        optimizer=model.optimizer,
-    )
+    config = {"batch_size": batch_size, "steps": steps, "loop": "model.fit"}
+    return _replicated_run(strategy, history, model, model.optimizer, model.trainable_variables, config)

@@ -48,6 +48,7 @@ __all__ = [
     "names",
     "classes",
     "check_fresh",
+    "settings",
     "state_variables",
     "state_bytes",
     "memory_of",
@@ -595,6 +596,27 @@ def create(name: str, *, implementation: str = "optlab", **hyperparameters) -> k
     if "weight_decay" in hyperparameters:
         hyperparameters["weight_decay"] = _weight_decay(hyperparameters["weight_decay"])
     return cls(**hyperparameters)
+
+
+_KERAS_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None}
+
+
+def settings(optimizer) -> dict:
+    """The optimizer's settings that differ from Keras's generic defaults, for a run's config.
+
+    >>> settings(create("sgd", learning_rate=0.1, momentum=0.9))["momentum"]
+    0.9
+    """
+    keep = {}
+    for key, value in optimizer.get_config().items():
+        if key == "name" or value is None or _KERAS_DEFAULTS.get(key, object()) == value:
+            continue
+        if isinstance(value, dict):  # a serialised learning-rate schedule
+            value = value.get("class_name", "schedule")
+        elif isinstance(value, float):
+            value = float(f"{value:.7g}")  # undo float32 storage: 0.1, not 0.10000000149
+        keep[key] = value
+    return keep
 
 
 def state_variables(optimizer) -> list:

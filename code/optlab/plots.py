@@ -3,7 +3,7 @@ sweeps, LR range tests, schedules and animations.
 
 Every function draws on a Matplotlib ``Axes`` (a new one unless ``ax`` is
 given) and returns it, so a chapter can combine panels. Paths are given as
-``{label: Trajectory}`` (from :mod:`optlab.trajectories`) or ``{label: array
+``{label: Run}`` (runs on a landscape, from :mod:`optlab.trajectories`) or ``{label: array
 of shape (n, 2)}``; a path holding NaN or infinity is refused with a message
 that says where the run diverged, rather than drawn as a broken line. Training
 runs come from :mod:`optlab.training`, already cut at their divergence, which
@@ -56,12 +56,12 @@ def _axes(ax, figsize=(6.0, 4.5)):
 
 
 def _points(label, item) -> np.ndarray:
-    """The (n, 2) points of a Trajectory or an array, checked to be finite."""
+    """The (n, 2) points of a run on a landscape (its path) or an array, checked to be finite."""
     return _validation.finite_path(label, getattr(item, "path", item))
 
 
 def _losses(label, item) -> np.ndarray:
-    """The losses of a Trajectory or an array, checked to be finite."""
+    """The losses of a run or an array, checked to be finite."""
     return _validation.finite_series(f"losses {label!r}", getattr(item, "losses", item), "losses")
 
 

@@ -157,32 +157,75 @@ def divergence_step(losses, max_loss: float = DEFAULT_MAX_LOSS) -> int | None:
 
 @dataclass(frozen=True)
 class Run:
-    """What one training run recorded.
+    """What one run recorded: the one run record every engine of optlab returns.
+
+    A training run (:mod:`optlab.training`), a run on a 2-D landscape
+    (:mod:`optlab.trajectories`), a run on a benchmark problem
+    (:mod:`optlab.benchmarks`) and a few steps on several replicas
+    (:mod:`optlab.distributed`) all fill the same fields, and every one is cut
+    at divergence by the same rule: the step losses and the other per-step
+    records stop before the step at which :func:`divergence_step` says the run
+    diverged, and ``epochs`` keeps only the epochs (or records) completed
+    before it; summaries count a diverged run as NaN.
 
     Attributes:
         config: the settings that define the run: ``optimizer``, its
-            hyperparameters, ``seed``, ``epochs``, ``batch_size``.
-        step_loss: the training loss of each mini-batch, before its update;
-            it stops before the step at which the run diverged.
+            hyperparameters, and what else the engine varied (``seed``,
+            ``epochs``, ``batch_size``, ``replicas``, ...).
+        step_loss: the loss before each step: a training run's mini-batch loss;
+            on a landscape, the loss at each point of the path (the last one
+            after the final step).
         epochs: per-epoch arrays: ``loss`` and ``accuracy`` (means over the
             epoch's mini-batches), ``val_loss`` and ``val_accuracy`` (on the
             validation split after the epoch, when the data has one),
-            ``test_loss`` and ``test_accuracy`` (on the test split); only epochs
-            completed before a divergence are kept. Regression runs have no
-            accuracies.
-        wall_time: seconds the run took (for runs trained together, all of them).
+            ``test_loss`` and ``test_accuracy`` (on the test split). Regression
+            runs have no accuracies. A benchmark problem records every
+            ``config["record_every"]`` steps instead of every epoch: one entry
+            per record, after each block of steps.
+        wall_time: seconds the run took (for runs made together, all of them).
         weights: the final weights, as NumPy arrays (NaN or huge after a divergence).
         diverged_at: the step at which the loss first broke :func:`divergence_step`, or None.
         label: an optional name for the run (an optimizer's label in a comparison).
+        steps: other per-step arrays, row k before step k, cut like ``step_loss``:
+            ``point`` (a run on a landscape: its path), ``weights`` (a run on
+            several replicas: all weights flattened, before the first step and
+            after each).
+        initial: metrics measured before the first step, by the engines that
+            measure them (the benchmark problems).
+        extra: what an engine measured once or keeps for the caller
+            (``replica_spread``, ``model``, ``optimizer``).
     """
 
     config: dict
-    step_loss: np.ndarray
-    epochs: dict
+    step_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    epochs: dict = field(default_factory=dict)
     wall_time: float = 0.0
     weights: list = field(repr=False, default_factory=list)
     diverged_at: int | None = None
     label: str | None = None
+    steps: dict = field(repr=False, default_factory=dict)
+    initial: dict = field(repr=False, default_factory=dict)
+    extra: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def path(self) -> np.ndarray:
+        """A run on a landscape: the points visited, ``path[0]`` the start, ``path[k]`` the point after step k."""
+        return self._step_record("point", "only a run on a landscape (optlab.trajectories) has a path")
+
+    @property
+    def losses(self) -> np.ndarray:
+        """The loss at each recorded step (:attr:`step_loss`); on a landscape, at each point of :attr:`path`."""
+        return self.step_loss
+
+    @property
+    def end(self) -> np.ndarray:
+        """A run on a landscape: the last point of its path."""
+        return self.path[-1]
+
+    def _step_record(self, name: str, why: str) -> np.ndarray:
+        if name not in self.steps:
+            raise AttributeError(f"this run recorded no {name!r} per step ({why}); it has {sorted(self.steps)}.")
+        return self.steps[name]
 
     @property
     def diverged(self) -> bool:
@@ -198,8 +241,11 @@ class Run:
         return math.nan if self.diverged or not len(values) else float(values[-1])
 
     def best(self, metric: str) -> float:
-        """The best epoch's ``metric`` (highest accuracy, lowest loss); NaN if the run diverged."""
+        """The best epoch's ``metric`` (highest accuracy, lowest loss), the start included where the engine
+        measured it (:attr:`initial`); NaN if the run diverged."""
         values = self._values(metric)
+        if metric in self.initial:
+            values = np.concatenate([[self.initial[metric]], values])
         if self.diverged or not len(values):
             return math.nan
         return float(values.max() if higher_is_better(metric) else values.min())

@@ -181,7 +181,7 @@ def train(
     return Run(
         config={
             "optimizer": type(optimizer).__name__,
-            **_hyperparameters(optimizer),
+            **_optimizers.settings(optimizer),
             "seed": seed,
             "epochs": epochs,
             "batch_size": batch_size,
@@ -408,7 +408,7 @@ def train_separately(
         complete = epochs if diverged_at is None else diverged_at // steps_per_epoch
         config = {
             "optimizer": type(optimizers[r]).__name__,
-            **_hyperparameters(optimizers[r]),
+            **_optimizers.settings(optimizers[r]),
             "seed": seeds[r],
             "epochs": epochs,
             "batch_size": batch_size,
@@ -493,23 +493,6 @@ def _loss(data):
     if data.classes:
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     return keras.losses.MeanSquaredError()
-
-
-_KERAS_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None}
-
-
-def _hyperparameters(optimizer) -> dict:
-    """The optimizer's settings that differ from Keras's generic defaults, for a run's config."""
-    keep = {}
-    for key, value in optimizer.get_config().items():
-        if key == "name" or value is None or _KERAS_DEFAULTS.get(key, object()) == value:
-            continue
-        if isinstance(value, dict):  # a serialised learning-rate schedule
-            value = value.get("class_name", "schedule")
-        elif isinstance(value, float):
-            value = float(f"{value:.7g}")  # undo float32 storage: 0.1, not 0.10000000149
-        keep[key] = value
-    return keep
 
 
 def stacked_sweep(

@@ -10,7 +10,9 @@ built-ins and :mod:`optlab.optimizers` alike.
 A run has diverged at the first step whose loss is NaN or infinite, or
 exceeds ``max_loss`` (by default ``1e6 * (|f(start)| + 1)``): its trajectory
 is cut there, so it holds only finite points, and
-:attr:`Trajectory.diverged_at` says at which step.
+:attr:`~optlab.results.Run.diverged_at` says at which step. A run is an
+:class:`optlab.results.Run`: its path is :attr:`~optlab.results.Run.path`
+(``steps["point"]``), its losses :attr:`~optlab.results.Run.losses`.
 
 :func:`run_noisy` adds Gaussian noise to every gradient, the simplest model of
 the noise of a mini-batch gradient, and runs many seeds of it as the rows of
@@ -24,8 +26,6 @@ sequence (a constant, a rare spike) step by step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,36 +37,9 @@ from . import optimizers as _optimizers
 from . import results as _results
 
 
-@dataclass(frozen=True)
-class Trajectory:
-    """Where an optimizer went.
-
-    Attributes:
-        path: the points visited, shape ``(n, 2)``; ``path[0]`` is the start,
-            ``path[k]`` the point after step k. Only finite points below
-            the divergence bound are kept.
-        losses: :math:`f` at each point of ``path``, shape ``(n,)``.
-        diverged_at: the first step whose point had a non-finite or
-            exploding loss, or ``None`` if the run stayed bounded.
-    """
-
-    path: np.ndarray
-    losses: np.ndarray
-    diverged_at: int | None
-
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_at is not None
-
-    @property
-    def end(self) -> np.ndarray:
-        """The last point of the path."""
-        return self.path[-1]
-
-
 def run(
     optimizer: keras.optimizers.Optimizer, landscape, steps: int = 200, start=None, max_loss: float | None = None
-) -> Trajectory:
+) -> _results.Run:
     """Minimise ``landscape`` with ``optimizer`` for ``steps`` steps from ``start``.
 
     Args:
@@ -86,7 +59,7 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None, max_loss
 
     Tracing a ``tf.function`` costs far more than running it, so the runs
     share one: each optimizer moves its own copy of the start point, and
-    none sees another's gradients. Returns ``{label: Trajectory}``.
+    none sees another's gradients. Returns ``{label: Run}``.
     """
     if not optimizers:
         raise ValueError("optimizers must map at least one label to an optimizer.")
@@ -98,7 +71,15 @@ def run_many(optimizers: dict, landscape, steps: int = 200, start=None, max_loss
     for optimizer, weight in zip(optimizers.values(), weights):
         optimizer.build([weight])
     points, losses = _compiled_loop(list(optimizers.values()), landscape, weights, int(steps))
-    return {label: _trajectory(points[:, i], losses[:, i], max_loss) for i, label in enumerate(optimizers)}
+    return {
+        label: _trajectory(points[:, i], losses[:, i], max_loss, _config(optimizer, steps), label)
+        for i, (label, optimizer) in enumerate(optimizers.items())
+    }
+
+
+def _config(optimizer, steps: int, **more) -> dict:
+    """A run's config: the optimizer's class and settings, the number of steps, and what else the call varied."""
+    return {"optimizer": type(optimizer).__name__, **_optimizers.settings(optimizer), "steps": steps, **more}
 
 
 def _check_run(landscape, steps, start, max_loss):
@@ -111,11 +92,19 @@ def _check_run(landscape, steps, start, max_loss):
     return landscape, steps, start, _validation.positive_number("max_loss", max_loss)
 
 
-def _trajectory(points: np.ndarray, losses: np.ndarray, max_loss: float) -> Trajectory:
-    """Cut a recorded run where :func:`optlab.results.divergence_step` says it diverged (a non-finite point counts)."""
+def _trajectory(points: np.ndarray, losses: np.ndarray, max_loss: float, config: dict, label=None) -> _results.Run:
+    """A run on a landscape, cut where :func:`optlab.results.divergence_step` says it diverged (a non-finite
+    point counts): its path is ``steps["point"]`` and its losses ``step_loss``, finite and below the bound."""
     diverged_at = _results.divergence_step(np.where(np.all(np.isfinite(points), axis=1), losses, np.nan), max_loss)
     keep = slice(None, diverged_at)
-    return Trajectory(path=points[keep], losses=losses[keep], diverged_at=diverged_at)
+    return _results.Run(
+        config=config,
+        step_loss=losses[keep],
+        steps={"point": points[keep]},
+        weights=[points[keep][-1]] if len(points[keep]) else [],
+        diverged_at=diverged_at,
+        label=None if label is None else str(label),
+    )
 
 
 def _compiled_loop(optimizers, landscape, weights, steps):
@@ -191,7 +180,7 @@ def run_noisy(
         start: the common start point; the landscape's own start by default.
         max_loss: as in :func:`run`; each run is cut at its own divergence.
 
-    Returns a list of ``runs`` :class:`Trajectory` objects, in the order of the rows.
+    Returns a list of ``runs`` :class:`~optlab.results.Run` objects, in the order of the rows.
     """
     _optimizers.check_fresh(optimizer)
     stacking.refuse_coupling(optimizer, "run_many (one optimizer per run)")
@@ -203,7 +192,12 @@ def run_noisy(
     weight = keras.Variable(np.tile(start, (runs, 1)), dtype="float32", name="points")
     optimizer.build([weight])
     points, losses = _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed)
-    return [_trajectory(points[:, r], losses[:, r], max_loss) for r in range(runs)]
+    return [
+        _trajectory(
+            points[:, r], losses[:, r], max_loss, _config(optimizer, steps, gradient_noise=sigma, seed=seed, run=r)
+        )
+        for r in range(runs)
+    ]
 
 
 def run_sweep(
@@ -224,7 +218,7 @@ def run_sweep(
     >>> [len(trajectory.path) for trajectory in paths]
     [101, 101, 101]
 
-    Returns a list of :class:`Trajectory`, one per combination, in order.
+    Returns a list of :class:`~optlab.results.Run`, one per combination, in order.
     """
     cls = stacking.elementwise_class(optimizer, "optlab.trajectories.run_many")
     combinations = stacking.grid(hyperparameters)
@@ -232,7 +226,10 @@ def run_sweep(
     weight = keras.Variable(np.tile(start, (len(combinations), 1)), dtype="float32", name="points")
     optimizer = stacking.stacked_optimizer(cls, combinations, [weight])
     points, losses = _compiled_noisy_loop(optimizer, landscape, weight, steps, 0.0, 0)
-    return [_trajectory(points[:, r], losses[:, r], max_loss) for r in range(len(combinations))]
+    return [
+        _trajectory(points[:, r], losses[:, r], max_loss, {"optimizer": cls.__name__, **combination, "steps": steps})
+        for r, combination in enumerate(combinations)
+    ]
 
 
 def _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed):
@@ -264,7 +261,7 @@ def _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed):
     )
 
 
-def steps_to_converge(trajectory: Trajectory, landscape, tolerance: float = 1e-4) -> int | None:
+def steps_to_converge(trajectory: _results.Run, landscape, tolerance: float = 1e-4) -> int | None:
     """The first step at which the distance to the nearest minimum is at most
     ``tolerance`` times the start's distance; ``None`` if the run never gets there."""
     landscape = _landscapes.get(landscape)
@@ -336,7 +333,7 @@ def paths_on_landscapes(setups: dict, steps: int = 500, panel_size=(5.3, 4.4), m
     ``setups`` maps a panel title to ``(landscape, {label: fresh optimizer})``;
     each landscape's optimizers run together in one compiled loop
     (:func:`run_many`, ``steps`` steps from the landscape's
-    start), and the panels stand in one row. Returns ``{title: {label: Trajectory}}``
+    start), and the panels stand in one row. Returns ``{title: {label: Run}}``
     for the numbers a chapter prints beside the figure.
     """
     if not isinstance(setups, dict) or not setups:
