@@ -13,14 +13,22 @@ import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "code" / "optlab"
-MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__")
+# optlab's modules, a subpackage (optimizers/) counting as one module
+MODULES = sorted(
+    [path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__"]
+    + [path.parent.name for path in PACKAGE.glob("*/__init__.py")]
+)
 ENGINE = "stacking"
 LOOP_PRIMITIVES = {"while_loop", "scan", "map_fn", "foldl", "foldr", "fori_loop", "range"}
 NUMPY_ONLY = ["_validation", "claims", "diagnosis", "diagrams", "display", "landscapes", "plots", "results", "theory"]
 
 
 def _tree(module):
-    return ast.parse((PACKAGE / f"{module}.py").read_text())
+    """The syntax tree of a module, or of all the files of a subpackage as one module."""
+    files = (
+        [PACKAGE / f"{module}.py"] if (PACKAGE / f"{module}.py").exists() else sorted((PACKAGE / module).glob("*.py"))
+    )
+    return ast.Module(body=[node for path in files for node in ast.parse(path.read_text()).body], type_ignores=[])
 
 
 def _dotted(node) -> str:

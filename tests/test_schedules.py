@@ -29,3 +29,10 @@ def test_rates_evaluates_a_schedule_at_every_step_and_a_number_as_a_constant():
     np.testing.assert_allclose(schedules.rates(0.3, 3), [0.3] * 3)
     with pytest.raises(ValueError, match="learning rate"):
         schedules.rates(-1.0, 3)
+
+
+def test_scaled_learning_rate_refuses_a_zero_batch_with_a_clear_error():
+    with pytest.raises(ValueError, match="base_batch must be a whole number >= 1; got 0"):
+        schedules.scaled_learning_rate(0.1, 0, 128, step=1, warmup_steps=2)
+    with pytest.raises(ValueError, match="base_rate"):
+        schedules.scaled_learning_rate(-0.1, 32, 128, step=1, warmup_steps=2)

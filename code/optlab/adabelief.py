@@ -61,6 +61,13 @@ class AdaBelief(ElementwiseOptimizer):
     Zhuang, Tang, Ding, Tatikonda, Dvornek, Papademetris & Duncan (2020),
     "AdaBelief optimizer: adapting stepsizes by the belief in observed
     gradients", NeurIPS 2020, arXiv:2010.07468.
+
+    Args:
+        learning_rate: :math:`\eta`, a positive number or a Keras schedule (default 0.001).
+        beta_1: :math:`\beta_1` in [0, 1), the first moment's decay (default 0.9).
+        beta_2: :math:`\beta_2` in [0, 1), the decay of :math:`s` (default 0.999).
+        epsilon: :math:`\epsilon \ge 0`, added to :math:`s` and to :math:`\sqrt{\hat s}` (default 1e-16).
+        **kwargs: Keras's base arguments (``weight_decay``, ``clipnorm``, ``clipvalue``, ``name``, ...).
     """
 
     per_copy = ("weight_decay", "beta_1", "beta_2", "epsilon")

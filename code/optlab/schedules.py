@@ -49,8 +49,17 @@ def scaled_learning_rate(base_rate: float, base_batch: int, batch: int, step: in
     The target rate is :math:`k\eta_0` with :math:`k = B/B_0`. During the first
     ``warmup_steps`` steps the rate rises linearly from :math:`\eta_0` to it:
     :math:`\eta_t = \eta_0 + (k\eta_0 - \eta_0)\,t/w` for :math:`t < w`, then
-    :math:`k\eta_0`. ``warmup_steps = 0`` means no warm-up.
+    :math:`k\eta_0`. ``warmup_steps = 0`` means no warm-up. :class:`LinearScaling` is the same rule as a
+    Keras schedule (``tests/test_schedules.py`` checks the two agree at every step).
+
+    >>> scaled_learning_rate(0.1, 32, 128, step=1, warmup_steps=2)
+    0.25
     """
+    base_rate = _validation.positive_number("base_rate", base_rate)
+    base_batch = _validation.whole_number("base_batch", base_batch, minimum=1)
+    batch = _validation.whole_number("batch", batch, minimum=1)
+    step = _validation.whole_number("step", step, minimum=0)
+    warmup_steps = _validation.whole_number("warmup_steps", warmup_steps, minimum=0)
     target = base_rate * batch / base_batch
     if step < warmup_steps:
         return base_rate + (target - base_rate) * step / warmup_steps
