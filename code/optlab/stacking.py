@@ -36,11 +36,12 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from . import _validation
 from . import optimizers as _optimizers
 
-__all__ = ["stacked_optimizer", "elementwise_class", "refuse_coupling", "grid", "compile_loop", "COUPLED"]
+__all__ = ["stacked_optimizer", "elementwise_class", "refuse_coupling", "grid", "compile_loop", "descend", "COUPLED"]
 
 
 # --- the sweep policy ----------------------------------------------------------------------------------
@@ -247,6 +248,28 @@ def _state_kept(optimizer) -> dict:
         kept["momentum on"] = config["momentum"] > 0
     kept["weight decay on"] = config["weight_decay"] is not None
     return kept
+
+
+def descend(optimizer, variables: list, per_copy: Callable, perturb: Callable | None = None) -> dict:
+    r"""One optimizer step of every stacked copy, each on the gradient of its own loss.
+
+    ``per_copy()`` returns ``{"loss": (copies,) tensor, ...}``, the loss of
+    every copy and anything else to record. The copies never share a
+    weight, so the gradient of the sum of their losses is, for the weights
+    of copy c, the gradient of copy c's loss alone:
+    :math:`\partial(\sum_{c'} \ell_{c'})/\partial w_c = \partial \ell_c/\partial w_c`.
+    ``perturb`` may change the gradients before the step (noise, for
+    example). Call it inside a ``step`` of :func:`compile_loop`; returns
+    what ``per_copy`` returned.
+    """
+    with tf.GradientTape() as tape:
+        values = per_copy()
+        total = ops.sum(values["loss"])
+    gradients = tape.gradient(total, variables)
+    if perturb is not None:
+        gradients = perturb(gradients)
+    optimizer.apply_gradients(zip(gradients, variables))
+    return values
 
 
 # --- the one traced loop -------------------------------------------------------------------------------

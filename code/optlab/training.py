@@ -449,11 +449,11 @@ def _compiled_epoch(model, optimizer, data, order_shape, xla):
         return errors, ops.zeros_like(errors)
 
     def step(k, order):
-        with tf.GradientTape() as tape:
+        def losses():
             loss, accuracy = per_copy(tf.gather(x, order[k]), tf.gather(y, order[k]))
-            total = ops.sum(loss)  # ∂total/∂(copy c's weights) = ∂loss_c/∂(copy c's weights)
-        optimizer.apply_gradients(zip(tape.gradient(total, weights), weights))
-        return {"loss": loss, "accuracy": accuracy}
+            return {"loss": loss, "accuracy": accuracy}
+
+        return stacking.descend(optimizer, weights, losses)
 
     def evaluate(order):
         measured = {}
@@ -549,14 +549,12 @@ def stacked_sweep(
     x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.int32)
 
     def step(k, order):
-        with tf.GradientTape() as tape:
+        def losses():
             logits = model(tf.gather(x, order[k]))
-            per_copy = ops.mean(
-                ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits, from_logits=True), axis=-1
-            )
-            total = ops.sum(per_copy)  # copy c's gradient is that of its own mean loss
-        stepper.apply_gradients(zip(tape.gradient(total, weights), weights))
-        return {"loss": per_copy}
+            cross_entropy = ops.sparse_categorical_crossentropy(tf.gather(y, order[k]), logits, from_logits=True)
+            return {"loss": ops.mean(cross_entropy, axis=-1)}
+
+        return stacking.descend(stepper, weights, losses)
 
     loop = stacking.compile_loop(
         step, order.shape[0], records=("loss",), inputs=(tf.TensorSpec(order.shape, tf.int32),)

@@ -241,15 +241,14 @@ def _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed):
     runs = weight.shape[0]
 
     def step(k):  # record the rows before step k and their losses, then update
-        with tf.GradientTape() as tape:
-            values = f(weight[:, 0], weight[:, 1])
-            total = tf.reduce_sum(values)  # ∂total/∂(row r) = ∇f(row r): the runs stay apart
-        recorded = {"point": tf.convert_to_tensor(weight.value), "loss": values}
-        gradient = tape.gradient(total, weight)
-        if sigma > 0:
-            gradient += sigma * tf.random.stateless_normal((runs, 2), seed=tf.stack([seed, k]))
-        optimizer.apply_gradients([(gradient, weight)])
-        return recorded
+        def losses():
+            return {"loss": f(weight[:, 0], weight[:, 1]), "point": tf.convert_to_tensor(weight.value)}
+
+        def noisy(gradients):
+            noise = sigma * tf.random.stateless_normal((runs, 2), seed=tf.stack([seed, k]))
+            return [gradients[0] + noise]
+
+        return stacking.descend(optimizer, [weight], losses, noisy if sigma > 0 else None)
 
     def end():
         return {"end": tf.convert_to_tensor(weight.value), "end_loss": f(weight[:, 0], weight[:, 1])}
