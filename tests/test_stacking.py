@@ -135,3 +135,33 @@ def test_the_loop_refuses_a_measurement_grid_that_does_not_divide_the_steps_and_
         stacking.compile_loop(lambda k: {}, 5, measure=lambda: {}, every=2)
     with pytest.raises(ValueError, match=r"step must return a dict with the names \['loss'\]; got \['los'\]"):
         stacking.compile_loop(lambda k: {"los": tf.constant(1.0)}, 2, records=("loss",))
+
+
+def test_an_xla_loop_keeps_xlas_start_up_notices_off_stderr_and_lets_the_rest_through():
+    # A kernel that shows C-level output (Colab's) would print XLA's first-compile notices as
+    # stderr; the loop drops those lines only. Run in a fresh process with TensorFlow's C++ log
+    # at its default level, so the notices are written (they are logged once per process).
+    import os
+    import subprocess
+    import sys
+
+    program = (
+        "import os\n"
+        "import numpy as np\n"
+        "import tensorflow as tf\n"
+        "from optlab import stacking\n"
+        "w = tf.Variable(1.0)\n"
+        "def step(k):\n"
+        "    w.assign(w * 0.5)\n"
+        "    return {'w': w.read_value()}\n"
+        "print(stacking.compile_loop(step, 3, records=('w',), xla=True)()['w'].tolist())\n"
+        "with stacking._without_xla_notices():\n"
+        "    os.write(2, b'Compiled cluster using XLA!  This line is logged at most once\\n')\n"
+        "    os.write(2, b'a line that is not a notice\\n')\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[0.5, 0.25, 0.125]"
+    assert "XLA" not in done.stderr, done.stderr
+    assert "a line that is not a notice" in done.stderr

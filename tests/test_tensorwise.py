@@ -145,3 +145,24 @@ def test_stacked_lamb_sweep_follows_a_keras_lamb_run():
     np.testing.assert_allclose(swept[0].step_loss, single.step_loss, rtol=1e-4)
     for metric in ("val_loss", "val_accuracy", "test_loss", "test_accuracy"):
         assert swept[0].final(metric) == pytest.approx(single.final(metric), abs=2e-3), metric
+
+
+def test_without_keras_schedule_free_optlab_imports_and_the_stand_in_says_what_is_missing():
+    # Colab's Keras 3.13.2 has no ScheduleFreeAdamW: optlab must still import (chapter 11 needs
+    # tensorwise), and only the schedule-free class refuses, saying which Keras it needs.
+    import subprocess
+    import sys
+
+    program = (
+        "import keras\n"
+        "del keras.optimizers.ScheduleFreeAdamW\n"
+        "from optlab import schedule_free, tensorwise\n"
+        "tensorwise.StackedMuon\n"
+        "try:\n"
+        "    tensorwise.StackedScheduleFreeAdamW([0.1, 0.2])\n"
+        "except RuntimeError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "arrived in Keras 3.14" in done.stdout and "pip install keras==" in done.stdout

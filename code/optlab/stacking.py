@@ -29,8 +29,13 @@ on with NaN inside the loop, touching no other copy.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
+import os
+import re
+import sys
+import tempfile
 from collections.abc import Callable
 
 import keras
@@ -349,9 +354,40 @@ def compile_loop(
     compiled = tf.function(graph, autograph=False, jit_compile=xla).get_concrete_function(*inputs)
 
     def run(*args):
-        return {name: value.numpy() for name, value in compiled(*(tf.convert_to_tensor(a) for a in args)).items()}
+        with _without_xla_notices() if xla else contextlib.nullcontext():
+            result = compiled(*(tf.convert_to_tensor(a) for a in args))
+        return {name: value.numpy() for name, value in result.items()}
 
     return run
+
+
+# The first time XLA compiles, TensorFlow writes these notices straight to file
+# descriptor 2, whatever TF_CPP_MIN_LOG_LEVEL says (absl logs them before its
+# logging is initialised): a kernel that shows C-level output, as Colab's and
+# JupyterLab's do, would print them under the cell as stderr. They say nothing
+# about the run.
+_XLA_NOTICE = re.compile(
+    rb"Compiled cluster using XLA|XLA service \S+ initialized|StreamExecutor (?:device|\[)|before absl::InitializeLog"
+)
+
+
+@contextlib.contextmanager
+def _without_xla_notices():
+    """Run the body with file descriptor 2 captured, then write back every line but XLA's notices."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True) if not _XLA_NOTICE.search(line)]
+            if kept:
+                os.write(2, b"".join(kept))
 
 
 def _checked(values: dict, names: tuple, what: str) -> dict:

@@ -100,13 +100,27 @@ class StackedAdafactor(_PerCopyRates, keras.optimizers.Adafactor):
         return ops.sqrt(ops.mean(ops.square(x), axis=tuple(range(1, len(x.shape))), keepdims=True))
 
 
-class StackedScheduleFreeAdamW(_PerCopyRates, keras.optimizers.ScheduleFreeAdamW):
-    """Keras's ``ScheduleFreeAdamW`` for a stacked model: copy c has rate ``rates[c]``.
+if hasattr(keras.optimizers, "ScheduleFreeAdamW"):
 
-    Its update is element-wise, so only the rate needs to be per copy (and
-    its warm-up scales each copy's rate alike). :func:`schedule_free_average`
-    with ``copy=c`` reads copy c's average.
-    """
+    class StackedScheduleFreeAdamW(_PerCopyRates, keras.optimizers.ScheduleFreeAdamW):
+        """Keras's ``ScheduleFreeAdamW`` for a stacked model: copy c has rate ``rates[c]``.
+
+        Its update is element-wise, so only the rate needs to be per copy (and
+        its warm-up scales each copy's rate alike). :func:`schedule_free_average`
+        with ``copy=c`` reads copy c's average.
+        """
+
+else:  # Keras before 3.14, such as Colab's 3.13.2 (August 2026): the rest of optlab still imports
+
+    class StackedScheduleFreeAdamW:
+        """Stand-in where Keras has no ``ScheduleFreeAdamW`` (it arrived in Keras 3.14): constructing it says so."""
+
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError(
+                f"StackedScheduleFreeAdamW needs keras.optimizers.ScheduleFreeAdamW, which Keras "
+                f"{keras.__version__} does not have (it arrived in Keras 3.14): upgrade Keras, "
+                "e.g. `pip install keras==3.15.1`."
+            )
 
 
 class StackedLamb(keras.optimizers.Lamb):
