@@ -36,4 +36,4 @@ Experiments:
 - :mod:`optlab.checks`       exercise checkers that say where a learner's code differs
 """
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
