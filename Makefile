@@ -1,26 +1,33 @@
 # Optimizers, Hands-On: set up, build and test the course.
 #   make book     set up .venv and build the site into _build/html
-#   make test     set up .venv (and Chromium), make lint, then every test (unit, doctests, perf, notebooks, nbval, Colab, site, browser)
+#   make test     set up .venv, .venv-colab (Colab's versions) and Chromium, make lint, then every test
+#                 (unit, doctests, perf, notebooks, nbval, each chapter on the Colab stack, site, browser)
 #   make unit     the fast lane: unit tests and optlab's doctests in parallel, no notebooks, site or perf (a few minutes)
-#   make lint     ruff check, ruff format --check, and lint-imports (the contracts in pyproject.toml)
+#   make lint     ruff check, ruff format --check, lint-imports (pyproject.toml), and the workflow's and CITATION.cff's schemas
 #   make test-portable   nbval on every chapter under the arithmetic of other machines (about 10 minutes)
-#   make execute NB=chapters/01-gradient-descent.ipynb   refresh a notebook's saved outputs
+#   make execute NB=chapters/01-gradient-descent.ipynb   refresh a notebook's saved outputs (and notebooks/)
+#   make notebooks  the notebook edition in notebooks/ (what Colab opens), from chapters/
 #   make lab      open the notebooks in JupyterLab
 #   make retarget REPO=https://github.com/<owner>/<name>   point every Colab button and link at a fork
-#   make student  the student edition (solutions replaced by stubs) and its site, in _build/student
+#   make student [STUDENT_REPO=https://github.com/<owner>/<name>]   the student edition (solutions replaced
+#                 by stubs, links to STUDENT_REPO only) and its site, in _build/student
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Colab stack (requirements-colab.txt): Colab's package versions, for tests/test_colab.py.
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+KERAS  := $(shell sed -n 's/^keras==\([0-9.]*\).*/\1/p' requirements.txt)
 
 # TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup browser book lint test unit test-portable execute lab retarget student clean
+.PHONY: help setup colab-env browser book lint test unit test-portable execute notebooks lab retarget student clean
 
 help:
-	@sed -n '2,11p' Makefile
+	@sed -n '2,14p' Makefile
 
 setup: $(STAMP)
 
@@ -29,6 +36,19 @@ $(STAMP): requirements.txt code/pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e code
 	@touch $(STAMP)
+
+# A second, small environment with Colab's versions (the oldest stack the course
+# supports), where tests/test_colab.py runs each chapter as Colab would; and, in
+# its wheelhouse, the course's Keras, which a chapter's set-up cell installs in
+# Colab when Colab's Keras is too old for it (see tools/course.py, NEEDS_KERAS).
+colab-env: $(COLAB_STAMP)
+
+$(COLAB_STAMP): requirements-colab.txt requirements.txt
+	@test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-colab.txt
+	$(COLAB_VENV)/bin/python -m pip download --quiet --disable-pip-version-check --no-deps \
+	    --dest $(COLAB_VENV)/wheelhouse keras==$(KERAS)
+	@touch $(COLAB_STAMP)
 
 book: setup
 	$(BIN)/jupyter-book build .
@@ -49,11 +69,14 @@ browser:
 # The developer tools, with their settings in pyproject.toml: ruff's lint rules
 # and formatting (check only: `$(BIN)/ruff format .` applies it), and
 # import-linter's contracts between optlab's modules (it imports optlab, which
-# setup installs with `pip install -e code`).
+# setup installs with `pip install -e code`); check-jsonschema validates the
+# workflow and CITATION.cff against the schemas it ships (no network).
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.citation-file-format CITATION.cff
 
 # pytest.ini collects tests/, chapters/ and code/optlab: the unit tests and the
 # perf tests, optlab's doctests, the notebook conventions, nbval in strict mode
@@ -62,7 +85,7 @@ lint: setup
 # notebooks are executed with oneDNN on (make execute) and checked with it off,
 # so that a cell whose saved text depends on the machine's rounding fails here,
 # not on a reader's machine.
-test: setup browser lint
+test: setup colab-env browser lint
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest
 
 # The fast lane for day-to-day work: the unit tests and optlab's doctests, on
@@ -92,6 +115,14 @@ execute: setup
 	    --ExecutePreprocessor.shutdown_kernel=immediate \
 	    --ExecutePreprocessor.extra_arguments='["--IPKernelApp.capture_fd_output=False"]' \
 	    $(NB)
+	$(BIN)/python tools/editions.py notebooks
+
+# The notebook edition (notebooks/): the chapters as Colab and Jupyter render
+# them (plain Markdown exercises, folded solutions, no outputs), which the
+# website's Colab button opens. `make execute` rewrites it too; tests/test_editions.py
+# fails when it differs from what tools/editions.py makes of chapters/.
+notebooks: setup
+	$(BIN)/python tools/editions.py notebooks
 
 lab: setup
 	$(BIN)/jupyter lab chapters
@@ -101,12 +132,15 @@ lab: setup
 retarget: setup
 	@test -n "$(REPO)" || { echo "usage: make retarget REPO=https://github.com/<owner>/<name>"; exit 2; }
 	$(BIN)/python tools/course.py retarget "$(REPO)"
+	$(BIN)/python tools/editions.py notebooks
 
 # The student edition: the book with every exercise's solution replaced by a
-# stub (what to write, then NotImplementedError; the checker call kept), and
-# its site built with solutions hidden.
+# stub (what to write, then NotImplementedError; the checker call kept), its
+# notebook edition and its site built with solutions hidden. It is published as
+# a repository of its own, STUDENT_REPO (default: this one's address + -student),
+# and every link, Colab button and set-up cell in it points there.
 student: setup
-	$(BIN)/python tools/course.py student _build/student
+	$(BIN)/python tools/editions.py student _build/student $(STUDENT_REPO)
 	$(BIN)/jupyter-book build _build/student
 	@echo "Student notebooks: $(CURDIR)/_build/student/chapters; site: $(CURDIR)/_build/student/_build/html/index.html"
 

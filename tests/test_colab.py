@@ -1,18 +1,28 @@
-"""Every chapter runs as it would in Colab: alone in a folder, with `optlab` fetched by its set-up cell.
+"""Every chapter runs as it would in Colab, on Colab's own package versions.
 
 Colab opens a chapter from GitHub into `/content` with nothing else beside it,
-TensorFlow and Keras preinstalled, and `google.colab` importable. This test
-rebuilds that situation as closely as one machine allows:
+its own TensorFlow and Keras preinstalled (older than the course's pins), and
+`google.colab` importable; its kernel shows what C code writes to file
+descriptor 2. This test rebuilds that situation as closely as one machine
+allows, and executes every chapter in it once:
 
+- the kernel runs in `.venv-colab`, built by `make colab-env` from
+  requirements-colab.txt (Colab's published versions, on Python 3.11);
 - a local git repository holding the working tree's `code/` and `data/` stands
   in for GitHub, and the set-up cell's `REPOSITORY_URL` is pointed at it;
 - the notebook sits alone in a fresh folder that stands in for `/content`;
-- a stand-in `google.colab` package is importable, and the editable install of
-  `optlab` in this environment is hidden from the kernel, so the chapter can
-  only import the copy that its own set-up cell fetched;
+- a stand-in `google.colab` package is imported at start-up, optlab is not
+  installed, and the kernel's environment has neither pytest's variables
+  (with them ipykernel stops capturing C-level output) nor the course's
+  TF_CPP_MIN_LOG_LEVEL and TF_ENABLE_ONEDNN_OPTS, which Colab does not set;
+- `pip install` in the kernel reads a local wheelhouse (the course's Keras)
+  and installs into a folder first on `sys.path`, so a chapter that installs
+  a newer Keras gets it without changing `.venv-colab` for the next chapter;
 - the set-up cell runs twice, as it does when a learner reruns the notebook.
 
-The chapter must then execute top to bottom with no error and no stderr.
+The chapter must then execute top to bottom with no error and no stderr;
+every claim of its text is checked by its own cells as it runs (a claim that
+does not hold raises), so the conclusions are tested on Colab's arithmetic.
 """
 
 import json
@@ -31,19 +41,24 @@ NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 COLAB_HOME = "/content"
 CLONE_NAME = "optimizers-hands-on"
 JUPYTER = os.path.join(os.path.dirname(sys.executable), "jupyter")
+COLAB_VENV = ROOT / ".venv-colab"
+COLAB_PYTHON = COLAB_VENV / "bin" / "python"
+WHEELHOUSE = COLAB_VENV / "wheelhouse"
+KERNEL = "colab-stack"
+# what Colab's environment lacks: pytest's variables and the course's TensorFlow settings
+NOT_IN_COLAB = ("PYTEST_", "TF_CPP_", "TF_ENABLE_ONEDNN_OPTS", "PYTHONPATH", "PIP_", "MPLBACKEND")
 
 # Runs at start-up in the kernel (sitecustomize on PYTHONPATH): imports the
-# stand-in google.colab as Colab's kernel does, and hides setuptools' editable
-# finder (this environment's `pip install -e code`), which the .pth files
-# install before sitecustomize runs.
+# stand-in google.colab as Colab's kernel does, and puts the folder that
+# `pip install` writes to first on sys.path, as Colab's site-packages is.
 COLAB_START_UP = '''\
-"""Colab stand-in: google.colab is imported when the kernel starts; optlab is not installed."""
+"""Colab stand-in: google.colab is imported when the kernel starts; pip installs land first on sys.path."""
+import os
 import sys
 
 import google.colab  # noqa: F401  (the set-up cell tests for it in sys.modules)
 
-sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
-sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
+sys.path.insert(0, os.environ["PIP_TARGET"])
 '''
 
 PROBE_BEFORE = "import importlib.util\nprint(importlib.util.find_spec('optlab') is None)"
@@ -51,6 +66,16 @@ PROBE_AFTER = (
     "import json\nimport optlab\nimport optlab.data\n"
     "print(json.dumps({'optlab': optlab.__file__, 'data': str(optlab.data.DATA_DIR)}))"
 )
+
+
+def pins(requirements) -> dict:
+    """``{package: version}`` of a requirements file's ``name==version`` lines (markers ignored)."""
+    found = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", (ROOT / requirements).read_text(), re.M)
+    return {name.lower().replace("_", "-"): version for name, version in found}
+
+
+COLAB = pins("requirements-colab.txt")
+COURSE = pins("requirements.txt")
 
 
 def _git(*args, cwd):
@@ -72,6 +97,25 @@ def _git(*args, cwd):
 
 
 @pytest.fixture(scope="module")
+def colab_kernel(tmp_path_factory):
+    """A Jupyter path whose kernel `colab-stack` runs `.venv-colab`'s Python, checked to hold Colab's versions."""
+    if not COLAB_PYTHON.exists():
+        pytest.fail(f"{COLAB_VENV} is missing: `make colab-env` builds it (`make test` does so first)")
+    probe = "import importlib.metadata as m; print(m.version('tensorflow-cpu'), m.version('keras'), m.version('numpy'))"
+    found = subprocess.run([COLAB_PYTHON, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    expected = [COLAB["tensorflow-cpu"], COLAB["keras"], COLAB["numpy"]]
+    assert found == expected, f"{COLAB_VENV} holds {found}, requirements-colab.txt pins {expected}: `make colab-env`"
+    wheel = f"keras-{COURSE['keras']}-py3-none-any.whl"
+    assert (WHEELHOUSE / wheel).exists(), f"{WHEELHOUSE / wheel} is missing: `make colab-env` downloads it"
+    path = tmp_path_factory.mktemp("jupyter")
+    spec = path / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    argv = [str(COLAB_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Colab stack", "language": "python"}))
+    return path
+
+
+@pytest.fixture(scope="module")
 def course_remote(tmp_path_factory):
     """A git repository with the working tree's `code/` and `data/`, standing in for GitHub."""
     remote = tmp_path_factory.mktemp("remote")
@@ -85,7 +129,7 @@ def course_remote(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def colab_site(tmp_path_factory):
-    """A folder for PYTHONPATH: a stand-in `google.colab`, imported at start-up; the editable install hidden."""
+    """A folder for PYTHONPATH: a stand-in `google.colab`, imported at start-up."""
     site = tmp_path_factory.mktemp("colab-site")
     (site / "google" / "colab").mkdir(parents=True)  # no google/__init__.py: a namespace package
     (site / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s google.colab."""\n')
@@ -109,55 +153,90 @@ def as_in_colab(nb, remote_url: str, content: str):
     return nb
 
 
+def run_in_colab(notebook, jupyter_path, colab_site, pip_target):
+    """Execute ``notebook`` in place with the Colab-stack kernel, in a Colab-like environment."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(NOT_IN_COLAB)}
+    env.update(
+        JUPYTER_PATH=str(jupyter_path),
+        PYTHONPATH=str(colab_site),
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(WHEELHOUSE),
+        PIP_TARGET=str(pip_target),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    pip_target.mkdir(exist_ok=True)
+    command = [
+        JUPYTER,
+        "nbconvert",
+        "--to",
+        "notebook",
+        "--execute",
+        "--inplace",
+        f"--ExecutePreprocessor.kernel_name={KERNEL}",
+        "--ExecutePreprocessor.timeout=600",
+        notebook.name,
+    ]
+    return subprocess.run(command, cwd=notebook.parent, env=env, capture_output=True, text=True)
+
+
 def stdout_of(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout")
 
 
-def test_the_set_up_cell_installs_nothing_colab_already_has():
+def test_the_set_up_cell_installs_only_the_course_keras_and_only_where_a_chapter_needs_it():
     for path in NOTEBOOKS:
         text = nbformat.read(path, as_version=4).cells[1].source
-        for line in text.splitlines():
-            if re.search(r"\bpip\b", line):
-                assert not re.search(r"tensorflow|keras", line, re.I), f"{path.name}: {line.strip()}"
+        installs = [line.strip() for line in text.splitlines() if re.search(r"\bpip\b", line)]
+        if "ScheduleFreeAdamW" not in "".join(c.source for c in nbformat.read(path, as_version=4).cells[2:]):
+            assert installs == [], f"{path.name} installs: {installs}"
+            continue
+        assert len(installs) == 1, f"{path.name}: {installs}"
+        assert "--no-deps" in installs[0] and f'"keras=={COURSE["keras"]}"' in installs[0], installs[0]
+        assert not re.search(r"tensorflow", installs[0], re.I)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_chapter_runs_alone_in_a_colab_like_folder(path, course_remote, colab_site, tmp_path):
+def test_chapter_runs_on_the_colab_stack_alone_in_a_colab_like_folder(
+    path, colab_kernel, course_remote, colab_site, tmp_path
+):
     content = tmp_path / "content"
     content.mkdir()
     nb = as_in_colab(nbformat.read(path, as_version=4), course_remote, str(content))
     notebook = content / path.name
     nbformat.write(nb, notebook)
-    env = {**os.environ, "PYTHONPATH": str(colab_site), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(
-        [
-            JUPYTER,
-            "nbconvert",
-            "--to",
-            "notebook",
-            "--execute",
-            "--inplace",
-            "--ExecutePreprocessor.kernel_name=python3",
-            "--ExecutePreprocessor.timeout=600",
-            notebook.name,
-        ],
-        cwd=content,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, f"{path.name} failed in the Colab stand-in:\n{result.stderr[-3000:]}"
+    result = run_in_colab(notebook, colab_kernel, colab_site, tmp_path / "pip-target")
+    assert result.returncode == 0, f"{path.name} failed on the Colab stack:\n{result.stderr[-3000:]}"
 
     executed = nbformat.read(notebook, as_version=4).cells
     assert stdout_of(executed[1]).strip() == "True", "optlab was importable before the set-up cell ran"
+    keras = COURSE["keras"] if "keras==" in executed[2].source else COLAB["keras"]
+    versions = f"TensorFlow {COLAB['tensorflow-cpu']}, Keras {keras}"
     for setup in executed[2:4]:
-        assert not setup.outputs, f"the set-up cell printed {setup.outputs}"
+        assert [o.get("name") for o in setup.outputs] == ["stdout"], f"the set-up cell printed {setup.outputs}"
+        assert stdout_of(setup).strip() == versions
     for index, cell in enumerate(executed):
         for output in cell.get("outputs", []):
-            assert output.output_type != "error", f"cell {index}: {output.get('ename')}"
+            assert output.output_type != "error", f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
             assert output.get("name") != "stderr", f"cell {index} wrote to stderr: {output.get('text', '')[:300]}"
     where = json.loads(stdout_of(executed[-1]))
     clone = content / CLONE_NAME
     assert where["optlab"].startswith(str(clone / "code")), where
     assert where["data"] == str(clone / "data"), where
     assert sorted(p.name for p in content.iterdir()) == sorted([path.name, CLONE_NAME])
+
+
+def test_a_failed_clone_says_which_address_it_tried_and_how_a_fork_fixes_it(colab_kernel, colab_site, tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    missing = f"file://{tmp_path}/no-such-repository"
+    nb = as_in_colab(nb, missing, str(content))
+    nb.cells = nb.cells[:3]  # the title, the probe and the set-up cell
+    notebook = content / "setup-only.ipynb"
+    nbformat.write(nb, notebook)
+    result = run_in_colab(notebook, colab_kernel, colab_site, tmp_path / "pip-target")
+    assert result.returncode != 0
+    message = re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)  # without the traceback's colours
+    assert "RuntimeError: Could not clone the course from " + missing in message, message[-2000:]
+    assert "make retarget REPO=" in message
+    assert sorted(p.name for p in content.iterdir()) == ["setup-only.ipynb"], "a failed clone must leave nothing"

@@ -7,25 +7,20 @@ The one place the address lives is ``repository.url`` in ``_config.yml``;
 :func:`link_problems` lists the copies that disagree with it (the test suite
 runs it on the course).
 
-The student edition (:func:`student_notebook`, :func:`write_student_edition`)
-is the course with every exercise's solution replaced by a stub: a code cell
-that says what to write and raises ``NotImplementedError`` until the learner
-does, keeping the checker call where the solution had one.
+Every chapter's second cell is the Colab set-up cell (:func:`setup_cell`):
+in Colab it clones the course for ``optlab``. The course's editions (the
+notebook edition and the student edition) are in ``tools/editions.py``.
 
-From the command line (the Makefile's ``make retarget REPO=...`` and ``make student``)::
+From the command line (the Makefile's ``make retarget REPO=...``)::
 
     python tools/course.py retarget https://github.com/<owner>/<name>
-    python tools/course.py student _build/student
 """
 
 from __future__ import annotations
 
-import ast
 import pathlib
 import re
-import shutil
 import sys
-import textwrap
 
 __all__ = [
     "ROOT",
@@ -33,10 +28,7 @@ __all__ = [
     "course_files",
     "link_problems",
     "retarget",
-    "Solution",
-    "solutions",
-    "student_notebook",
-    "write_student_edition",
+    "setup_cell",
 ]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -60,7 +52,10 @@ def configured_url(root: pathlib.Path = ROOT) -> str:
 def course_files(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
     """The files that may carry the repository's address: the book's pages and the chapters."""
     root = pathlib.Path(root)
-    pages = [root / name for name in ("_config.yml", "README.md", "intro.md", "CONTRIBUTING.md")]
+    pages = [
+        root / name
+        for name in ("_config.yml", "README.md", "intro.md", "CONTRIBUTING.md", "CITATION.cff", "CHANGELOG.md")
+    ]
     return [path for path in pages if path.exists()] + sorted((root / "chapters").glob("*.ipynb"))
 
 
@@ -119,194 +114,80 @@ def retarget(url: str, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
     return changed
 
 
-_FENCE = re.compile(r"```\{solution-(start|end)\}[ \t]*([\w-]*)[^\n]*\n(?::class:[^\n]*\n)?```[ \t]*\n?")
-_EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n:label:[ \t]*([\w-]+)[ \t]*\n(.*?)```", re.S)
+# --- the Colab set-up cell -------------------------------------------------------------------------
+
+# Every chapter's second cell (tagged remove-cell, so the website hides it). It
+# acts only in Colab: it clones the course for `optlab` and its data, keeps
+# TensorFlow's C++ start-up log out of the outputs (Colab's kernel shows what C
+# code writes to stderr, and Colab sets no TF_CPP_MIN_LOG_LEVEL), and prints the
+# versions it found. A chapter listed in NEEDS_KERAS gets the course's Keras
+# when Colab's is older than the version that chapter needs.
+SETUP_CELL = """\
+# Colab set-up: fetch the course's `optlab` package (hidden on the website; does nothing elsewhere).
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import pathlib
+    import shutil
+    import subprocess
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up log stays out of the outputs
+    REPOSITORY_URL = "{url}"
+    course = pathlib.Path("/content/{name}")
+    if not course.exists():
+        clone = ["git", "clone", "--quiet", "--depth", "1", REPOSITORY_URL, str(course)]
+        cloned = subprocess.run(clone, capture_output=True, text=True)
+        if cloned.returncode != 0:
+            shutil.rmtree(course, ignore_errors=True)
+            raise RuntimeError(
+                f"Could not clone the course from {{REPOSITORY_URL}}: {{cloned.stderr.strip()}}\\n"
+                "A fork's notebooks clone the fork: run `make retarget REPO=https://github.com/<owner>/<name>` "
+                "in the fork and push."
+            )
+    if str(course / "code") not in sys.path:
+        sys.path.insert(0, str(course / "code"))
+{keras}    import keras
+    import tensorflow as tf
+
+    print(f"TensorFlow {{tf.__version__}}, Keras {{keras.__version__}}")
+"""
+SETUP_KERAS = """\
+    from importlib.metadata import version
+
+    if tuple(int(part) for part in version("keras").split(".")[:2]) < {minimum}:  # {why}
+        install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "keras=={pinned}"]
+        subprocess.run(install, check=True, capture_output=True)
+"""
+# chapter stem: (the oldest Keras it runs on, why)
+NEEDS_KERAS = {"12-beyond-adam": ((3, 14), "ScheduleFreeAdamW arrived in Keras 3.14")}
 
 
-# the end of a sentence, not of "et al." or "e.g."
-_SENTENCE_END = re.compile(r"(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.?!])\s+(?=[A-Z$(])")
+def pinned_keras(root: pathlib.Path = ROOT) -> str:
+    """The Keras version requirements.txt pins: the one a chapter's set-up cell installs in Colab when needed."""
+    found = re.findall(r"^keras==([\w.]+)", (pathlib.Path(root) / "requirements.txt").read_text(), re.M)
+    if len(found) != 1:
+        raise ValueError(f"requirements.txt must pin keras once; found {found}")
+    return found[0]
 
 
-class Solution:
-    """One exercise's solution in a chapter: its label, the exercise's text and the solution's code cells."""
-
-    def __init__(self, label: str, exercise: str, code: list):
-        self.label, self.exercise, self.code = label, exercise, code
-
-    def checked_function(self):
-        """``(name, check call)`` for the first ``checks.check_*`` call on a function the solution defines."""
-        source = "\n\n".join(self.code)
-        tree = ast.parse(source)
-        defined = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-        for statement in tree.body:
-            for call in ast.walk(statement):
-                if (
-                    isinstance(call, ast.Call)
-                    and isinstance(call.func, ast.Attribute)
-                    and call.func.attr.startswith("check_")
-                    and call.args
-                    and isinstance(call.args[0], ast.Name)
-                    and call.args[0].id in defined
-                ):
-                    return defined[call.args[0].id], ast.get_source_segment(source, statement)
-        return None, None
-
-    def stub(self) -> str:
-        """The code cell that replaces the solution: what to write, then NotImplementedError."""
-        task = " ".join(self.exercise.split())
-        first = _SENTENCE_END.split(task, maxsplit=1)[0]
-        intro = textwrap.fill(f"Exercise {self.label}: {first}", 88, initial_indent="# ", subsequent_indent="# ")
-        function, check = self.checked_function()
-        if function is None:
-            message = f"Exercise {self.label}: write your answer in this cell (the exercise above says what to do)."
-            return f"{intro}\n\nraise NotImplementedError({message!r})\n"
-        signature = ast.unparse(function.args)
-        message = (
-            f"Exercise {self.label}: write {function.name}({signature}); the exercise above says what it computes."
-        )
-        return (
-            f"{intro}\n\ndef {function.name}({signature}):\n"
-            f"    raise NotImplementedError({message!r})\n\n\n"
-            f"# When it is written, this checks it against the reference:\n{check}\n"
-        )
+def setup_cell(chapter: str, url: str, root: pathlib.Path = ROOT) -> str:
+    """The Colab set-up cell of ``chapter`` (a notebook's stem) for the repository at ``url``."""
+    keras = ""
+    if chapter in NEEDS_KERAS:
+        minimum, why = NEEDS_KERAS[chapter]
+        keras = SETUP_KERAS.format(minimum=minimum, why=why, pinned=pinned_keras(root))
+    return SETUP_CELL.format(url=url, name=_slug(url).split("/")[1], keras=keras)
 
 
-def _split_markdown(text: str):
-    """The pieces of a markdown cell around solution fences: ("text", str) and ("start"/"end", label)."""
-    pieces, position = [], 0
-    for fence in _FENCE.finditer(text):
-        pieces.append(("text", text[position : fence.start()]))
-        pieces.append((fence.group(1), fence.group(2)))
-        position = fence.end()
-    pieces.append(("text", text[position:]))
-    return pieces
-
-
-def solutions(nb) -> list:
-    """Every solution of a notebook (an ``nbformat`` notebook), in order."""
-    found, current, exercises = [], None, {}
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            exercises.update({label: body for label, body in _EXERCISE.findall(cell.source)})
-            for kind, value in _split_markdown(cell.source):
-                if kind == "start":
-                    current = Solution(value, exercises.get(value, ""), [])
-                elif kind == "end":
-                    if current is None:
-                        raise ValueError("a solution-end without its solution-start")
-                    found.append(current)
-                    current = None
-        elif current is not None and cell.cell_type == "code":
-            current.code.append(cell.source)
-    if current is not None:
-        raise ValueError(f"solution {current.label} has no solution-end")
-    return found
-
-
-def student_notebook(nb):
-    """A copy of ``nb`` in which every solution (its prose and code) is replaced by a stub cell."""
-    import nbformat
-
-    stubs = iter(solutions(nb))
-    cells, inside = [], False
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            if not inside:
-                cells.append(cell)
-            continue
-        kept = []
-        for kind, value in _split_markdown(cell.source):
-            if kind == "text" and not inside:
-                kept.append(value)
-            elif kind == "start":
-                inside = True
-            elif kind == "end":
-                inside = False
-                if "".join(kept).strip():
-                    cells.append(nbformat.v4.new_markdown_cell("".join(kept).strip() + "\n"))
-                kept = []
-                cells.append(nbformat.v4.new_code_cell(next(stubs).stub()))
-        if "".join(kept).strip():
-            cells.append(nbformat.v4.new_markdown_cell("".join(kept).strip() + "\n"))
-    return nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata, nbformat_minor=nb.nbformat_minor)
-
-
-def _student_toc(toc: str) -> str:
-    """The table of contents without the part for instructors (its page stays out of the edition)."""
-    import yaml
-
-    data = yaml.safe_load(toc)
-    data["parts"] = [
-        part
-        for part in data.get("parts", [])
-        if not any(chapter.get("file") == INSTRUCTOR_GUIDE for chapter in part.get("chapters", []))
-    ]
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-
-
-INSTRUCTOR_GUIDE = "instructors"
-
-
-def _without_guide_links(text: str) -> str:
-    """A page's text without the lines that link to the instructors' guide (not in the student edition)."""
-    kept = [line for line in text.splitlines(keepends=True) if f"({INSTRUCTOR_GUIDE}.md)" not in line]
-    return re.sub(r"\n{3,}", "\n\n", "".join(kept))
-
-
-def write_student_edition(out: pathlib.Path, root: pathlib.Path = ROOT) -> dict:
-    """Write the student edition of the book to ``out``; return ``{chapter notebook: stubs in it}``.
-
-    ``out`` gets the book's pages and configuration (with ``hide_solutions:
-    true``, and without the instructors' guide), ``code/`` and ``data/``, and every chapter as
-    :func:`student_notebook` makes it. ``out`` must not be inside ``chapters/``
-    and is replaced if it exists.
-    """
-    import nbformat
-
-    root, out = pathlib.Path(root), pathlib.Path(out).resolve()
-    if out == root.resolve() or root.resolve() in out.parents and out.parts[len(root.resolve().parts)] != "_build":
-        raise ValueError(
-            f"write the student edition outside the course's sources (e.g. {root / '_build' / 'student'}), not to {out}"
-        )
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "chapters").mkdir(parents=True)
-    (out / "intro.md").write_text(_without_guide_links((root / "intro.md").read_text()))
-    (out / "_toc.yml").write_text(_student_toc((root / "_toc.yml").read_text()))
-    config = (root / "_config.yml").read_text()
-    if "hide_solutions: false" not in config:
-        raise ValueError("_config.yml must set hide_solutions: false for the student edition to flip it")
-    (out / "_config.yml").write_text(config.replace("hide_solutions: false", "hide_solutions: true"))
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
-    shutil.copytree(root / "code", out / "code", ignore=ignore)
-    shutil.copytree(root / "data", out / "data", ignore=ignore)
-    written = {}
-    for path in sorted((root / "chapters").glob("*.ipynb")):
-        teacher = nbformat.read(path, as_version=4)
-        target = out / "chapters" / path.name
-        nbformat.write(student_notebook(teacher), target)
-        written[target] = len(solutions(teacher))
-    return written
-
-
-USAGE = (
-    "usage: python tools/course.py retarget https://github.com/<owner>/<name>\n"
-    "       python tools/course.py student OUT_FOLDER"
-)
+USAGE = "usage: python tools/course.py retarget https://github.com/<owner>/<name>"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2 or args[0] not in ("retarget", "student"):
+    if len(args) != 2 or args[0] != "retarget":
         print(USAGE, file=sys.stderr)
         return 2
-    if args[0] == "student":
-        written = write_student_edition(pathlib.Path(args[1]))
-        print(
-            f"student edition in {args[1]}: {len(written)} chapters, "
-            f"{sum(written.values())} solutions replaced by stubs"
-        )
-        return 0
     try:
         changed = retarget(args[1])
     except (ValueError, FileNotFoundError) as error:
