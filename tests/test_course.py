@@ -1,4 +1,4 @@
-"""tools/course.py: the links to the course follow _config.yml, and retarget moves them to a fork."""
+"""tools/course.py and the student edition: links follow _config.yml, retarget moves them, students stay in theirs."""
 
 import ast
 import json
@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import course  # tools/course.py, put on the path by conftest.py
+import editions  # tools/editions.py
 from conftest import ROOT
 
 FORK = "https://github.com/an-instructor/optimizers-hands-on-fall"
@@ -108,10 +109,13 @@ from conftest import CHAPTERS  # noqa: E402
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 
 
+STUDENT = "https://github.com/a-teacher/optimizers-fall-students"
+
+
 @pytest.fixture(scope="module")
 def student_edition(tmp_path_factory):
     out = tmp_path_factory.mktemp("edition") / "student"
-    course.write_student_edition(out)
+    editions.write_student_edition(out, STUDENT)
     return out
 
 
@@ -133,7 +137,7 @@ def stub_cells(nb) -> list:
 def test_student_notebook_has_a_stub_for_each_solution_and_no_solution_code(student_edition, path):
     teacher = nbformat.read(path, as_version=4)
     student = nbformat.read(student_edition / "chapters" / path.name, as_version=4)
-    found = course.solutions(teacher)
+    found = editions.solutions(teacher)
     assert len(found) >= 3
     assert len(stub_cells(student)) == len(found)
     markdown = "\n".join(cell.source for cell in student.cells if cell.cell_type == "markdown")
@@ -143,7 +147,10 @@ def test_student_notebook_has_a_stub_for_each_solution_and_no_solution_code(stud
     outside = code_lines(
         cell for cell in teacher.cells if cell.cell_type == "code" and cell.source not in solution_code
     )
-    assert student_lines - stubs <= outside, "student code that the teacher's edition does not have outside solutions"
+    retargeted = {f'REPOSITORY_URL = "{STUDENT}"'}  # the set-up cell clones the student edition
+    assert student_lines - stubs - retargeted <= outside, (
+        "student code that the teacher's edition does not have outside solutions"
+    )
     signatures = {line for line in stubs if line.startswith("def ")}
     for solution in found:  # a stub keeps at most the function's signature and the checker call
         body = code_lines(nbformat.v4.new_code_cell(code) for code in solution.code) - outside
@@ -187,7 +194,7 @@ def test_every_stub_raises_a_clear_not_implemented_error(student_edition, path):
 def test_a_checked_exercise_passes_its_reference_and_names_what_a_wrong_answer_got_wrong(path):
     """The solutions print the checker's verdict on the reference answer and on a typical wrong one."""
     teacher = nbformat.read(path, as_version=4)
-    for solution in course.solutions(teacher):
+    for solution in editions.solutions(teacher):
         function, check = solution.checked_function()
         if function is None:
             continue
@@ -225,16 +232,22 @@ def test_student_edition_site_hides_every_solution(student_edition):
         page = (html / f"{path.stem}.html").read_text()
         assert 'class="exercise' in page
         assert 'class="solution' not in page and "solution-start" not in page, path.name
+        colab = set(re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', page))
+        assert colab == {
+            f"https://colab.research.google.com/github/{course._slug(STUDENT)}/blob/main/notebooks/{path.name}"
+        }
 
 
 def test_the_student_edition_is_not_written_over_the_sources(tmp_path):
     with pytest.raises(ValueError, match="outside the course's sources"):
-        course.write_student_edition(ROOT / "chapters")
+        editions.write_student_edition(ROOT / "chapters")
 
 
 def test_instructor_guide_places_every_exercise_and_names_no_other():
     guide = (ROOT / "instructors.md").read_text()
-    labels = {solution.label for path in NOTEBOOKS for solution in course.solutions(nbformat.read(path, as_version=4))}
+    labels = {
+        solution.label for path in NOTEBOOKS for solution in editions.solutions(nbformat.read(path, as_version=4))
+    }
     named = set(re.findall(r"`([a-z]+(?:-[a-z0-9]+)+)`", guide))
     assert labels <= named, f"exercises missing from instructors.md: {sorted(labels - named)}"
     assert not named - labels, f"instructors.md names unknown exercises: {sorted(named - labels)}"
@@ -248,3 +261,45 @@ def test_student_edition_leaves_out_the_instructor_guide(student_edition):
     assert not (student_edition / "instructors.md").exists()
     intro = (student_edition / "intro.md").read_text()
     assert "instructors.md" not in intro and "## The chapters" in intro
+
+
+def test_the_student_edition_holds_no_solution_anywhere(student_edition):
+    solution_code = {
+        code.strip()
+        for path in NOTEBOOKS
+        for solution in editions.solutions(nbformat.read(path, as_version=4))
+        for code in solution.code
+    }
+    for path in [*student_edition.glob("chapters/*.ipynb"), *student_edition.glob("notebooks/*.ipynb")]:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(cell.source for cell in nb.cells)
+        assert "{solution" not in text and "Solution to Exercise" not in text, path
+        assert not {cell.source.strip() for cell in nb.cells} & solution_code, f"{path}: a solution's code cell"
+    assert sorted(p.name for p in student_edition.glob("notebooks/*.ipynb")) == [p.name for p in NOTEBOOKS]
+
+
+def test_the_student_edition_links_only_to_itself(student_edition):
+    slug = course._slug(STUDENT)
+    full = course.configured_url(ROOT)
+    files = [p for p in student_edition.rglob("*") if p.suffix in (".md", ".yml", ".ipynb") and "code" not in p.parts]
+    colab, sites = set(), set()
+    for path in files:
+        text = path.read_text()
+        for where in (course._slug(full), editions.site_url(full)):
+            assert where not in text, f"{path.relative_to(student_edition)} links to the full edition: {where}"
+        colab |= set(re.findall(r"colab\.research\.google\.com/github/([\w.-]+/[\w.-]+?)/", text))
+        sites |= set(re.findall(r"https://[\w.-]+\.github\.io/[\w.-]+/(?=chapters/)", text))  # pages of the course
+    assert colab == {slug} and sites == {editions.site_url(STUDENT)}, (colab, sites)
+    assert course.configured_url(student_edition) == STUDENT
+    for path in [*student_edition.glob("chapters/*.ipynb"), *student_edition.glob("notebooks/*.ipynb")]:
+        setup = nbformat.read(path, as_version=4).cells
+        assert sum(f'REPOSITORY_URL = "{STUDENT}"' in cell.source for cell in setup) == 1, path
+
+
+def test_the_student_edition_tells_students_how_to_run_it(student_edition):
+    readme = (student_edition / "README.md").read_text()
+    assert f"git clone {STUDENT}" in readme and "pip install -e code" in readme
+    for path in NOTEBOOKS:
+        colab = f"https://colab.research.google.com/github/{course._slug(STUDENT)}/blob/main/notebooks/{path.name}"
+        assert colab in readme
+    assert (student_edition / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
