@@ -1,6 +1,8 @@
 """Every chapter runs as it would in Colab, on Colab's own package versions.
 
-Colab opens a chapter from GitHub into `/content` with nothing else beside it,
+What runs is the notebook edition (notebooks/), which the website's Colab
+button opens; tests/test_editions.py proves it is made from chapters/. Colab
+opens a chapter from GitHub into `/content` with nothing else beside it,
 its own TensorFlow and Keras preinstalled (older than the course's pins), and
 `google.colab` importable; its kernel shows what C code writes to file
 descriptor 2. This test rebuilds that situation as closely as one machine
@@ -38,6 +40,7 @@ import pytest
 from conftest import CHAPTERS, ROOT
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
+EDITION = sorted((ROOT / "notebooks").glob("*.ipynb"))  # what Colab opens
 COLAB_HOME = "/content"
 CLONE_NAME = "optimizers-hands-on"
 JUPYTER = os.path.join(os.path.dirname(sys.executable), "jupyter")
@@ -137,9 +140,16 @@ def colab_site(tmp_path_factory):
     return site
 
 
+def set_up_index(nb) -> int:
+    """The index of the Colab set-up cell: the first code cell."""
+    return next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+
+
 def as_in_colab(nb, remote_url: str, content: str):
     """The notebook with its set-up cell aimed at the stand-ins, run twice, between two probes."""
-    setup = nb.cells[1]
+    first = set_up_index(nb)
+    setup = nb.cells[first]
+    assert 'if "google.colab" in sys.modules:' in setup.source, "the first code cell must be the Colab set-up"
     text = setup.source
     url = re.findall(r'REPOSITORY_URL = "([^"]+)"', text)
     assert len(url) == 1, "the set-up cell must assign REPOSITORY_URL once"
@@ -149,7 +159,7 @@ def as_in_colab(nb, remote_url: str, content: str):
     probe_before = nbformat.v4.new_code_cell(PROBE_BEFORE)
     probe_after = nbformat.v4.new_code_cell(PROBE_AFTER)
     rerun = nbformat.v4.new_code_cell(text)
-    nb.cells = [nb.cells[0], probe_before, setup, rerun, *nb.cells[2:], probe_after]
+    nb.cells = [*nb.cells[:first], probe_before, setup, rerun, *nb.cells[first + 1 :], probe_after]
     return nb
 
 
@@ -195,7 +205,7 @@ def test_the_set_up_cell_installs_only_the_course_keras_and_only_where_a_chapter
         assert not re.search(r"tensorflow", installs[0], re.I)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EDITION, ids=lambda p: p.name)
 def test_chapter_runs_on_the_colab_stack_alone_in_a_colab_like_folder(
     path, colab_kernel, course_remote, colab_site, tmp_path
 ):
@@ -208,10 +218,11 @@ def test_chapter_runs_on_the_colab_stack_alone_in_a_colab_like_folder(
     assert result.returncode == 0, f"{path.name} failed on the Colab stack:\n{result.stderr[-3000:]}"
 
     executed = nbformat.read(notebook, as_version=4).cells
-    assert stdout_of(executed[1]).strip() == "True", "optlab was importable before the set-up cell ran"
-    keras = COURSE["keras"] if "keras==" in executed[2].source else COLAB["keras"]
+    probe = set_up_index(nbformat.read(path, as_version=4))
+    assert stdout_of(executed[probe]).strip() == "True", "optlab was importable before the set-up cell ran"
+    keras = COURSE["keras"] if "keras==" in executed[probe + 1].source else COLAB["keras"]
     versions = f"TensorFlow {COLAB['tensorflow-cpu']}, Keras {keras}"
-    for setup in executed[2:4]:
+    for setup in executed[probe + 1 : probe + 3]:
         assert [o.get("name") for o in setup.outputs] == ["stdout"], f"the set-up cell printed {setup.outputs}"
         assert stdout_of(setup).strip() == versions
     for index, cell in enumerate(executed):
@@ -225,13 +236,18 @@ def test_chapter_runs_on_the_colab_stack_alone_in_a_colab_like_folder(
     assert sorted(p.name for p in content.iterdir()) == sorted([path.name, CLONE_NAME])
 
 
+def test_every_chapter_has_its_notebook_edition():
+    assert [p.name for p in EDITION] == [p.name for p in NOTEBOOKS]
+
+
 def test_a_failed_clone_says_which_address_it_tried_and_how_a_fork_fixes_it(colab_kernel, colab_site, tmp_path):
     content = tmp_path / "content"
     content.mkdir()
-    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    nb = nbformat.read(EDITION[0], as_version=4)
     missing = f"file://{tmp_path}/no-such-repository"
+    first = set_up_index(nb)
     nb = as_in_colab(nb, missing, str(content))
-    nb.cells = nb.cells[:3]  # the title, the probe and the set-up cell
+    nb.cells = nb.cells[: first + 2]  # up to the probe and the set-up cell
     notebook = content / "setup-only.ipynb"
     nbformat.write(nb, notebook)
     result = run_in_colab(notebook, colab_kernel, colab_site, tmp_path / "pip-target")

@@ -11,7 +11,8 @@ Every chapter's second cell is the Colab set-up cell (:func:`setup_cell`):
 in Colab it clones the course for ``optlab``. The course's editions (the
 notebook edition and the student edition) are in ``tools/editions.py``.
 
-From the command line (the Makefile's ``make retarget REPO=...``)::
+From the command line (the Makefile's ``make retarget REPO=...``, which then
+rewrites the notebook edition with ``python tools/editions.py notebooks``)::
 
     python tools/course.py retarget https://github.com/<owner>/<name>
 """
@@ -156,11 +157,15 @@ SETUP_KERAS = """\
     from importlib.metadata import version
 
     if tuple(int(part) for part in version("keras").split(".")[:2]) < {minimum}:  # {why}
+        if "keras" in sys.modules:
+            raise RuntimeError("Keras is already imported: restart the session (Runtime > Restart session), run this first.")
         install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "keras=={pinned}"]
-        subprocess.run(install, check=True, capture_output=True)
+        installed = subprocess.run(install, capture_output=True, text=True)
+        if installed.returncode != 0:
+            raise RuntimeError(f"Could not install Keras {pinned}: {{installed.stderr.strip()[-1000:]}}")
 """
 # chapter stem: (the oldest Keras it runs on, why)
-NEEDS_KERAS = {"12-beyond-adam": ((3, 14), "ScheduleFreeAdamW arrived in Keras 3.14")}
+NEEDS_KERAS = {"12-beyond-adam": ((3, 15), "ScheduleFreeAdamW arrived in Keras 3.14, MultiOptimizer in 3.15")}
 
 
 def pinned_keras(root: pathlib.Path = ROOT) -> str:

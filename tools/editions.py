@@ -74,6 +74,7 @@ EDITION = "notebooks"  # the edition's folder, relative to the course's root
 
 _TARGET = re.compile(r"^\(([\w-]+)\)=[ \t]*\n", re.M)
 _GLUE = re.compile(r"\{glue:text\}`([\w-]+)`")
+_NUMREF = re.compile(r"\{numref\}`([\w-]+)`")
 _LINK = re.compile(r"\]\((\d\d-[\w-]+)\.ipynb(#[\w-]+)?\)|\]\(#([\w-]+)\)")
 _ADMONITION = re.compile(r"^:::\{admonition\}[ \t]*([^\n]*)\n(?::class:[^\n]*\n)?(.*?)^:::[ \t]*$", re.M | re.S)
 _EXERCISE = re.compile(r"```\{exercise\}[ \t]*([^\n]*)\n:label:[ \t]*([\w-]+)[ \t]*\n(.*?)```", re.S)
@@ -156,8 +157,14 @@ def _prose(text: str, context: _Context) -> str:
             return f"]({context.page(chapter, anchor or '')})"
         if target not in context.targets:
             raise ValueError(f"{context.stem}: a link to #{target}, which no chapter defines")
-        where = context.targets[target]
-        return f"](#{target})" if where == context.stem else f"]({context.page(where, '#' + target)})"
+        # Colab follows no #anchor inside a notebook: every anchor opens the website there
+        return f"]({context.page(context.targets[target], '#' + target)})"
+
+    def numref(match):
+        label = match.group(1)
+        if label not in context.numbers:
+            raise ValueError(f"{context.stem}: {{numref}}`{label}` names no exercise")
+        return f"[Exercise {context.numbers[label]}]({context.page(context.targets[label], '#' + label)})"
 
     def admonition(match):
         title, body = match.group(1).strip(), match.group(2).strip()
@@ -166,7 +173,8 @@ def _prose(text: str, context: _Context) -> str:
     text = _TARGET.sub(lambda m: f'<a id="{m.group(1)}"></a>\n\n', text)
     text = _ADMONITION.sub(admonition, text)
     text = _GLUE.sub(glue, text)
-    return _LINK.sub(link, text)
+    text = _LINK.sub(link, text)
+    return _NUMREF.sub(numref, text)
 
 
 def _exercise(match, context: _Context) -> str:
@@ -183,16 +191,18 @@ def _cell_id(stem: str, index: int, source: str) -> str:
 def _collapsed(source: str, title: str) -> tuple:
     """A code cell's source under a Colab ``#@title``, and the metadata that collapses it in Colab and Jupyter."""
     lines = source.split("\n")
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]  # the cell's own title comment: the form's title replaces it
+    if lines[0].startswith("# Colab set-up:"):
+        lines = lines[1:]  # the set-up cell's own title comment: the form's title replaces it
     return f"#@title {title}\n" + "\n".join(lines), {"cellView": "form", "jupyter": {"source_hidden": True}}
 
 
 def _hidden_title(source: str) -> str:
     if "google.colab" in source:
-        return "Colab set-up: fetch the course's code (run this first; it does nothing outside Colab)"
+        keras = re.search(r'"keras==([\w.]+)"', source)
+        fetch = "fetch the course's code" + (f", and Keras {keras.group(1)} if Colab's is older" if keras else "")
+        return f"Colab set-up: {fetch} (run this first; it does nothing outside Colab)"
     if "claims." in source:
-        return "Check the claims of the text above against this run"
+        return "Check the text's claims against this run"
     return "Values quoted in the text"
 
 
@@ -200,7 +210,7 @@ def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT) -> dict:
     """The notebook edition of one chapter (a notebook as JSON), without outputs."""
     root = pathlib.Path(root)
     context = _Context(root, stem, glue_values(nb))
-    cells, solution = [], None
+    cells, solution, folds = [], None, 0
 
     def add(cell_type, source, metadata=None):
         if cell_type == "markdown" and not source.strip():
@@ -223,13 +233,16 @@ def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT) -> dict:
                 add("code", source, {})
             continue
         text = _EXERCISE.sub(lambda m: _exercise(m, context), source)
+        text = re.sub(r"^## Exercises[ \t]*$", lambda m: f"{m.group(0)}\n\n{EXERCISES_NOTE}", text, flags=re.M)
         for kind, value in _split_markdown(text):
             if kind == "start":
-                solution = context.numbers[value]
+                solution, folds = context.numbers[value], 0
             elif kind == "end":
                 solution = None
             elif solution is not None and value.strip():
-                opening = f"<details>\n<summary><b>Solution to Exercise {solution}</b> (open it when you have tried)"
+                folds += 1
+                more = " (open it when you have tried)" if folds == 1 else ", continued"
+                opening = f"<details>\n<summary><b>Solution to Exercise {solution}</b>{more}"
                 add("markdown", f"{opening}</summary>\n\n{_prose(value.strip(), context)}\n\n</details>")
             else:
                 add("markdown", _prose(value.strip(), context))
@@ -240,11 +253,18 @@ def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT) -> dict:
         note = (
             f"*The notebook edition of chapter {number}, for Colab and Jupyter. The [website]"
             f"({context.page(stem)}) shows the same chapter with every output. Run the cells in order; "
-            "the solutions of the exercises are folded: open one when you have tried.*"
+            "the exercises' solutions are folded at the end: open one when you have tried it.*"
         )
         cells.insert(1, {"cell_type": "markdown", "id": _cell_id(stem, -1, note), "metadata": {}, "source": note})
     metadata = {key: value for key, value in nb["metadata"].items() if key in ("kernelspec", "language_info")}
     return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": nb.get("nbformat_minor", 5)}
+
+
+EXERCISES_NOTE = (
+    "*Each exercise's solution is folded under it: its text, and its code in collapsed cells. Running a "
+    "solution's cells, or the whole notebook (Runtime ▸ Run all), prints its results: run the chapter up to "
+    "here, then try each exercise before you open or run its solution.*"
+)
 
 
 def _lines(nb: dict) -> dict:
