@@ -127,8 +127,8 @@ def test_each_animation_advances_when_played(opened, name):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_open_in_colab_links_to_this_chapter(opened, path):
-    expected = f"https://colab.research.google.com/github/{SLUG}/blob/{REPOSITORY['branch']}/chapters/{path.name}"
+def test_open_in_colab_links_to_this_chapters_notebook_edition(opened, path):
+    expected = f"https://colab.research.google.com/github/{SLUG}/blob/{REPOSITORY['branch']}/notebooks/{path.name}"
     links = opened(f"chapters/{path.stem}.html").page.locator("a[href*='colab.research.google.com']")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert expected in hrefs, hrefs

@@ -30,7 +30,7 @@ def test_chapter_page_has_its_figures_math_and_colab_button(site, path):
     assert len(figures) >= 3, f"only {len(figures)} figures on the page"
     for src in figures:
         assert (site / "chapters" / src).resolve().exists(), f"missing image {src}"
-    assert "colab.research.google.com/github/" in page and f"chapters/{path.name}" in page
+    assert "colab.research.google.com/github/" in page and f"/notebooks/{path.name}" in page
     assert 'class="math' in page
 
 
