@@ -74,7 +74,9 @@ def test_second_cell_is_the_hidden_colab_setup_with_the_configured_url(path):
     assert 'if "google.colab" in sys.modules:' in text
     urls = re.findall(r'REPOSITORY_URL = "([^"]+)"', text)
     assert urls == [REPOSITORY_URL], f"set-up cell points at {urls}, _config.yml at {REPOSITORY_URL}"
-    assert text == course.setup_cell(path.stem, REPOSITORY_URL).rstrip("\n"), "the set-up cell differs from tools/course.py's"
+    assert text == course.setup_cell(path.stem, REPOSITORY_URL).rstrip("\n"), (
+        "the set-up cell differs from tools/course.py's"
+    )
     assert not cell.get("outputs"), "outside Colab the set-up cell prints nothing"
 
 
