@@ -34,7 +34,11 @@ the course with every exercise's solution replaced by a stub
 (:func:`student_notebook`): a code cell that says what to write and raises
 ``NotImplementedError`` until the learner does, keeping the checker call where
 the solution had one. It is a repository of its own, with its own notebook
-edition, and links only to itself.
+edition, and links only to itself. It is the course's one way of writing
+student notebooks: it reads the website's own exercise and solution markup,
+so a chapter has one source (Otter-Grader's ``otter assign`` would need its
+own master-notebook format; ``otter generate`` grades these notebooks as they
+are).
 
 From the command line (the Makefile's ``make notebooks`` and ``make student``)::
 
