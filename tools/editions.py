@@ -134,14 +134,21 @@ def _targets(root: pathlib.Path) -> dict:
     return found
 
 
-class _Context:
-    """What converting one chapter needs to know about the course."""
+class _Book:
+    """What converting any chapter needs to know about the whole course, read once: site, exercise numbers, targets."""
 
-    def __init__(self, root: pathlib.Path, stem: str, glued: dict):
-        self.root, self.stem, self.glued = root, stem, glued
+    def __init__(self, root: pathlib.Path):
         self.site = site_url(course.configured_url(root))
         self.numbers = exercise_numbers(root)
         self.targets = _targets(root)
+
+
+class _Context:
+    """What converting one chapter needs to know: the course (a :class:`_Book`), the chapter and its glued values."""
+
+    def __init__(self, book: _Book, stem: str, glued: dict):
+        self.stem, self.glued = stem, glued
+        self.site, self.numbers, self.targets = book.site, book.numbers, book.targets
 
     def page(self, stem: str, anchor: str = "") -> str:
         return f"{self.site}chapters/{stem}.html{anchor}"
@@ -210,10 +217,14 @@ def _hidden_title(source: str) -> str:
     return "Values quoted in the text"
 
 
-def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT) -> dict:
-    """The notebook edition of one chapter (a notebook as JSON), without outputs."""
-    root = pathlib.Path(root)
-    context = _Context(root, stem, glue_values(nb))
+def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT, book: _Book | None = None) -> dict:
+    """The notebook edition of one chapter (a notebook as JSON), without outputs.
+
+    ``book`` is what the course's other chapters contribute (exercise numbers,
+    targets); :func:`write_notebook_edition` reads it once for all chapters.
+    """
+    book = _Book(pathlib.Path(root)) if book is None else book
+    context = _Context(book, stem, glue_values(nb))
     cells, solution, folds = [], None, 0
 
     def add(cell_type, source, metadata=None):
@@ -524,9 +535,9 @@ def write_notebook_edition(root: pathlib.Path = ROOT, out: pathlib.Path | None =
     root = pathlib.Path(root)
     out = root / EDITION if out is None else pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, book = [], _Book(root)
     for path in _chapters(root):
-        edition = _lines(notebook_edition(json.loads(path.read_text()), path.stem, root))
+        edition = _lines(notebook_edition(json.loads(path.read_text()), path.stem, root, book))
         target = out / path.name
         target.write_text(json.dumps(edition, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
         written.append(target)
