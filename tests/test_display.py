@@ -70,3 +70,16 @@ def test_show_source_shows_the_code_of_an_optimizer_and_refuses_a_builtin():
     assert "def update_step" in display.show_source(optimizers.Adam.update_step).data
     with pytest.raises(TypeError, match="no Python source"):
         display.show_source(len)
+
+
+def test_a_table_shows_as_html_with_numbers_right_aligned_and_prints_as_text():
+    shown = display.table(
+        [["sgd", "0.1", "0.50 ± 0.02"], ["<adam>", "0.01", "0.40 ± 0.03"]],
+        ["", "η", "loss"],
+        note="mean ± standard error over 5 seeds",
+    )
+    assert repr(shown) == str(shown) and str(shown).splitlines()[-1] == "(mean ± standard error over 5 seeds)"
+    html = shown._repr_html_()
+    assert "<caption>mean ± standard error over 5 seeds</caption>" in html
+    assert '<td style="text-align: right">0.50 ± 0.02</td>' in html and "<td>&lt;adam&gt;</td>" in html
+    assert html.count("<tr>") == 3 and "overflow-x: auto" in html

@@ -4,11 +4,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from optlab import landscapes, optimizers, plots, trajectories
+
+ALT = "three optimizers trace their paths across the Rosenbrock valley step by step"
 
 
 @pytest.fixture(autouse=True)
@@ -73,17 +77,76 @@ def test_one_dimensional_path_is_drawn_on_the_curve():
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [25.0, 16.0, 10.24])
 
 
-def test_animation_has_one_frame_per_sampled_step_and_stays_under_two_megabytes(runs):
-    animation = plots.animate_paths("rosenbrock", runs, frames=40)
-    html = plots.animation_html(animation).data
-    assert html.count("data:image/png;base64") == 40
-    assert len(html.encode()) < 2_000_000, f"animation is {len(html) / 1e6:.2f} MB"
+def test_animation_has_one_frame_per_sampled_step_and_stays_under_half_a_megabyte(runs):
+    animation = plots.animate_paths("rosenbrock", runs, frames=24)
+    html = plots.animation_html(animation, alt=ALT).data
+    assert html.count("data:image/jpeg;base64") == 24
+    assert len(html.encode()) < 500_000, f"animation is {len(html) / 1e6:.2f} MB"
+
+
+def test_the_animation_player_carries_its_text_alternative(runs):
+    html = plots.animation_html(plots.animate_paths("rosenbrock", runs, frames=3), alt=ALT + ' & "more"').data
+    assert re.search(r'<img id="_anim_img\w+" alt="three optimizers [^"]* &amp; &quot;more&quot;"', html)
+
+
+@pytest.mark.parametrize("alt", [None, "", "a path", 3])
+def test_an_animation_without_a_real_text_alternative_is_refused(runs, alt):
+    with pytest.raises(ValueError, match="alt must say in a sentence"):
+        plots.animation_html(plots.animate_paths("rosenbrock", runs, frames=2), alt=alt)
+
+
+def test_series_differ_in_colour_marker_and_line_style_and_the_palette_is_okabe_ito():
+    styles = [plots.series(i) for i in range(len(plots.PALETTE))]
+    for key in ("color", "marker", "linestyle"):
+        values = [str(style[key]) for style in styles]
+        assert len(set(values)) == len(values), key
+    # Okabe & Ito (2008): blue, orange, bluish green, vermillion, reddish purple, sky blue, black
+    assert plots.PALETTE == ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+    assert plots.series(len(plots.PALETTE)) == plots.series(0)
+
+
+def test_panels_stack_at_the_course_width_and_refuse_three_columns():
+    fig, axes = plots.panels(3, height=2.0)
+    assert len(axes) == 3 and tuple(fig.get_size_inches()) == (plots.WIDTH, 6.0)
+    with pytest.raises(ValueError, match="columns must be 1 or 2"):
+        plots.panels(1, 3)
+    with pytest.raises(ValueError, match="rows"):
+        plots.panels(0)
+
+
+def test_figure_svg_records_its_natural_width_and_smallest_text_and_is_the_same_every_time(runs):
+    def draw():
+        fig, ax = plots.panels()
+        plots.plot_losses(runs, ax=ax)
+        ax.text(0.5, 0.5, "tiny", fontsize=7, transform=ax.transAxes)
+        return plots.figure_svg(fig)
+
+    svg, facts = draw()
+    again, _ = draw()
+    width = float(re.search(r'<svg[^>]*width="([0-9.]+)pt"', svg).group(1))
+    assert facts == {"optlab": {"width_pt": width, "smallest_text_pt": 7.0}}
+    assert 0.8 * 72 * plots.WIDTH < width < 1.1 * 72 * plots.WIDTH
+    assert svg == again and "<dc:date>" not in svg
+
+
+def test_smallest_text_leaves_out_tick_labels_outside_the_view():
+    fig, ax = plots.panels()
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlim(0, 1)
+    assert plots.smallest_text(fig) == plots.SMALLEST_TEXT
+
+
+def test_the_course_style_is_applied_on_import():
+    import matplotlib
+
+    assert matplotlib.rcParams["xtick.labelsize"] == plots.SMALLEST_TEXT
+    assert matplotlib.rcParams["svg.hashsalt"] == "optlab"
 
 
 def test_animation_of_a_short_path_has_no_more_frames_than_points():
     run = trajectories.run(optimizers.create("sgd", learning_rate=0.1), "quadratic", steps=5)
     animation = plots.animate_paths("quadratic", {"sgd": run}, frames=40)
-    assert plots.animation_html(animation).data.count("data:image/png;base64") == 6
+    assert plots.animation_html(animation, alt=ALT).data.count("data:image/jpeg;base64") == 6
 
 
 def test_a_one_dimensional_path_with_nan_is_refused_with_the_step():
@@ -232,6 +295,11 @@ def test_plot_sweep_takes_lists_of_runs_as_a_sweep():
     np.testing.assert_allclose(from_list.get_lines()[0].get_xydata(), [[0.1, 0.6], [1.0, 0.7]])
     with pytest.raises(ValueError, match="a: no runs to plot"):
         plots.plot_sweep({"a": []}, "test_accuracy")
+    narrow = [run(rate, 0, 0.5) for rate in (0.3, 0.5, 0.7, 1.0, 1.4, 2.0)]
+    ax = plots.plot_sweep({"a": narrow}, "test_accuracy")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3", "0.5", "0.7", "1", "1.4", "2"]
+    assert len(ax.xaxis.get_minorticklocs()) == 0
+    assert ax.get_ylabel() == "final test accuracy"
 
 
 def test_mark_lines_gives_each_labelled_line_its_own_marker_and_leaves_the_rest():
@@ -246,3 +314,9 @@ def test_mark_lines_gives_each_labelled_line_its_own_marker_and_leaves_the_rest(
     assert lines[3].get_marker() in ("None", None, "")
     assert lines[4].get_marker() == "x"
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["a", "b", "c", "diverged"]
+
+
+def test_plot_paths_draws_its_legend_only_when_asked(runs):
+    assert plots.plot_paths("rosenbrock", runs, legend=False).get_legend() is None
+    placed = plots.plot_paths("rosenbrock", runs, legend={"loc": "lower left"}).get_legend()
+    assert [t.get_text() for t in placed.get_texts()] == ["minimum", *runs]

@@ -85,10 +85,10 @@ class Question:
             raise TypeError(f"continues must be True or False; got {self.continues!r}.")
 
 
-_LINE = 0.36  # height of one line of text, in axis units (the figure is 10 units wide)
+_LINE = 0.4  # height of one line of text, in axis units (the figure is 10 units wide)
 _PAD = 0.25  # space inside a box above and below its text
 _GAP = 0.55  # vertical space between boxes, where the arrows go
-_INCH = 0.62  # inches per axis unit
+_INCH = 0.5  # inches per axis unit: 10 units are the course's figure width (optlab.plots.WIDTH)
 
 
 def _items(name: str, values, kind) -> list:
@@ -106,7 +106,7 @@ def _lines(text: str, width: int) -> list:
     return textwrap.wrap(text, width) or [""]
 
 
-def _box(ax, x, top, width, lines, color, bold_first=False, fontsize=9, height=None):
+def _box(ax, x, top, width, lines, color, bold_first=False, fontsize=10, height=None):
     """A rounded box with ``lines`` of text, its top edge at ``top``; returns its bottom.
 
     With ``height`` (at least the text's), the box is that tall and the text centred in it.
@@ -152,11 +152,11 @@ def _arrow(ax, start, end, label=None):
     if label:
         middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
         if start[1] == end[1]:
-            ax.text(middle[0], middle[1] + 0.08, label, fontsize=8, color="#444444", ha="center", va="bottom")
+            ax.text(middle[0], middle[1] + 0.08, label, fontsize=10, color="#444444", ha="center", va="bottom")
         elif start[0] != end[0]:
-            ax.text(middle[0] + 0.12, middle[1] + 0.06, label, fontsize=8, color="#444444", ha="left", va="bottom")
+            ax.text(middle[0] + 0.12, middle[1] + 0.06, label, fontsize=10, color="#444444", ha="left", va="bottom")
         else:
-            ax.text(middle[0] + 0.12, middle[1], label, fontsize=8, color="#444444", ha="left", va="center")
+            ax.text(middle[0] + 0.12, middle[1], label, fontsize=10, color="#444444", ha="left", va="center")
 
 
 def _figure(height_units, ax):
@@ -170,7 +170,7 @@ def _figure(height_units, ax):
     return ax
 
 
-def plot_branches(branches, title: str | None = None, ax=None, wrap: int = 60, arrows: bool = True):
+def plot_branches(branches, title: str | None = None, ax=None, wrap: int = 46, arrows: bool = True):
     """Draw ``branches`` (a list of :class:`Branch`) as one column of boxes joined by arrows.
 
     With ``arrows=False`` the boxes are a checklist: no arrows, no implied order.
@@ -203,7 +203,7 @@ def plot_branches(branches, title: str | None = None, ax=None, wrap: int = 60, a
 
 
 def plot_decisions(
-    questions, otherwise: str, title: str | None = None, ax=None, wrap: int = 29, evidence: str | None = None
+    questions, otherwise: str, title: str | None = None, ax=None, wrap: int = 25, evidence: str | None = None
 ):
     """Draw a decision ladder: each :class:`Question` on the left, its "yes" answer on the right.
 
@@ -213,7 +213,7 @@ def plot_decisions(
     given). A question that ``continues`` gets one more arrow, labelled
     "then", from its answer back down to the next question. ``title`` goes
     above the first question. Answers are wrapped at ``wrap`` characters, the
-    narrower questions at 85% of it, the default box (as wide as the figure)
+    narrower questions at 80% of it, the default box (as wide as the figure)
     at twice it; a question's text is centred in a box as
     tall as its answer's. Returns the Axes: ``2 * len(questions) + 1`` boxes
     and ``2 * len(questions)`` arrows, plus one per continuing question.
@@ -223,7 +223,7 @@ def plot_decisions(
     wrap = _validation.whole_number("wrap", wrap, minimum=15)
     rows = []
     for question in questions:
-        left = _lines(question.question, int(0.85 * wrap))
+        left = _lines(question.question, int(0.8 * wrap))
         right = _lines(question.answer, wrap) + _lines("Evidence: " + question.evidence, wrap)
         rows.append((left, right))
     last = _lines(otherwise, 2 * wrap)
@@ -234,7 +234,7 @@ def plot_decisions(
     ax = _figure(total, ax)
     top = -0.05
     if title:
-        ax.text(0.05, top - 0.2, title, fontsize=10, fontweight="bold", va="center")
+        ax.text(0.05, top - 0.2, title, fontsize=11, fontweight="bold", va="center")
         top -= 0.5
     for question, (left, right), height in zip(questions, rows, heights):
         bottom = _box(ax, 0.05, top, 4.0, left, "white", height=height)
@@ -250,39 +250,33 @@ def plot_decisions(
 
 def plot_data_parallel(replicas: int = 4, ax=None):
     """Draw synchronous data parallelism: a global batch cut into ``replicas`` slices,
-    one gradient per replica, an all-reduce (sum), and the same optimizer step on every replica."""
+    one gradient per replica, an all-reduce (sum), and the same optimizer step on every replica.
+
+    One row per replica, at the course's figure width with 10-point text."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
     replicas = _validation.whole_number("replicas", replicas, minimum=1)
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 1.2 + 0.9 * replicas))
-    colors = plt.get_cmap("tab10").colors
-    ax.set(xlim=(0, 10), ylim=(-0.6, replicas + 0.2))
+        _, ax = plt.subplots(figsize=(10 * _INCH, 0.3 + 0.75 * replicas))
+    # Okabe & Ito's colours (optlab.plots.PALETTE), one per replica
+    colors = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+    ax.set(xlim=(0, 10), ylim=(-0.1, replicas + 0.1))
     ax.axis("off")
 
     def box(x, y, w, h, text, color, alpha=0.25):
         ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05", fc=color, ec="0.3", alpha=alpha))
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=9)
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=10)
 
     def arrow(x0, y0, x1, y1):
         ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": "->", "color": "0.3"})
 
     for r in range(replicas):
         y = replicas - 1 - r + 0.15
-        color = colors[r % 10]
-        box(0.1, y, 1.6, 0.6, f"slice {r + 1}\nB/{replicas} examples", color)
-        box(2.2, y, 2.2, 0.6, f"replica {r + 1}: same weights\nloss / {replicas}, gradient g{r + 1}", color)
-        box(7.6, y, 2.2, 0.6, "w ← optimizer step\n(same on every replica)", "0.8", alpha=0.5)
-        arrow(1.8, y + 0.3, 2.15, y + 0.3)
-        arrow(4.5, y + 0.3, 5.0, replicas / 2)
-        arrow(6.6, replicas / 2, 7.55, y + 0.3)
-    box(5.0, replicas / 2 - 0.45, 1.6, 0.9, "all-reduce\ng = g1 + … + g" + str(replicas), "gold", alpha=0.5)
-    ax.text(
-        0.1,
-        -0.45,
-        f"one global batch of B examples → {replicas} replicas → one summed gradient → {replicas} identical updates",
-        fontsize=9,
-        color="0.3",
-    )
+        color = colors[r % len(colors)]
+        box(0.05, y, 3.3, 0.7, f"B/{replicas} examples\n→ replica {r + 1} → g{r + 1}", color)
+        box(7.4, y, 2.5, 0.7, "same step\neverywhere", "0.8", alpha=0.5)
+        arrow(3.45, y + 0.35, 3.95, replicas / 2)
+        arrow(6.65, replicas / 2, 7.3, y + 0.35)
+    box(4.0, replicas / 2 - 0.5, 2.6, 1.0, "all-reduce\ng = g1+…+g" + str(replicas), "gold", alpha=0.5)
     return ax

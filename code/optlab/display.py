@@ -3,7 +3,9 @@ implementation it relies on instead of a copy that could drift from it; tables
 of results; and computed values glued into the prose.
 
 - :func:`show_source`: the source of an optlab function or class.
-- :func:`table`: rows of values as aligned plain text (no hand-formatted prints).
+- :func:`table`: rows of values as a :class:`Table`: a real table on the
+  website and in Jupyter, aligned plain text where there is no HTML (no
+  hand-formatted prints).
 - :func:`sweep_table`: sweeps by setting, each metric as mean ± standard error
   over seeds by the precision rule (:func:`optlab.results.decimals`).
 - :func:`glue`: a computed value stored for the prose, where the site pastes
@@ -13,6 +15,7 @@ of results; and computed values glued into the prose.
 
 from __future__ import annotations
 
+import html
 import inspect
 import textwrap
 
@@ -45,8 +48,8 @@ def show_source(obj):
     return Code(textwrap.dedent(text), language="python")
 
 
-def sweep_table(sweeps: dict, metrics=("val_accuracy", "loss"), by: str = "learning_rate") -> str:
-    """A text table of ``{label: Sweep or runs}``: one row per value of ``by`` in each.
+def sweep_table(sweeps: dict, metrics=("val_accuracy", "loss"), by: str = "learning_rate") -> Table:
+    """A :class:`Table` of ``{label: Sweep or runs}``: one row per value of ``by`` in each.
 
     Each column is a metric at the last epoch, as mean ± standard error over
     the seeds, printed by the precision rule
@@ -73,11 +76,42 @@ def sweep_table(sweeps: dict, metrics=("val_accuracy", "loss"), by: str = "learn
     )
 
 
-def table(rows, columns, note: str | None = None) -> str:
-    """``rows`` (lists of values) under ``columns`` as aligned plain text; numbers right-aligned.
+class Table(str):
+    """A table of results: its text is the aligned plain-text table, and in a notebook it shows as HTML.
 
-    Values are printed with ``str`` (format them first); ``note`` goes on a
-    last line, for what the numbers are (e.g. "mean ± standard error over 5 seeds").
+    The last expression of a cell displays it as a real table (the website's
+    and Jupyter's), which scrolls inside its own box on a narrow screen;
+    ``print`` prints the plain text. nbval compares both, like any output.
+    """
+
+    def __new__(cls, text: str, rows, columns, note):
+        table = super().__new__(cls, text)
+        table.rows, table.columns, table.note = rows, columns, note
+        return table
+
+    def __repr__(self) -> str:  # the notebook's text/plain: the table, not a quoted string
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        def cell(tag, value, numeric):
+            align = ' style="text-align: right"' if numeric else ""
+            return f"<{tag}{align}>{html.escape(value)}</{tag}>"
+
+        head = "".join(cell("th", c, i > 0) for i, c in enumerate(self.columns))
+        body = "".join("<tr>" + "".join(cell("td", v, _looks_numeric(v)) for v in row) + "</tr>" for row in self.rows)
+        caption = f"<caption>{html.escape(self.note)}</caption>" if self.note else ""
+        return (
+            '<div class="optlab-table" style="overflow-x: auto">'
+            f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+
+def table(rows, columns, note: str | None = None) -> Table:
+    """``rows`` (lists of values) under ``columns`` as a :class:`Table`; numbers right-aligned.
+
+    Values are shown with ``str`` (format them first); ``note`` says what the
+    numbers are (e.g. "mean ± standard error over 5 seeds"): the plain text's
+    last line, the HTML table's caption.
     """
     rows = [[str(v) for v in row] for row in rows]
     columns = [str(c) for c in columns]
@@ -95,7 +129,7 @@ def table(rows, columns, note: str | None = None) -> str:
     lines = [line(columns, header=True), *(line(row) for row in rows)]
     if note:
         lines.append(f"({note})")
-    return "\n".join(lines)
+    return Table("\n".join(lines), rows, columns, note)
 
 
 def _looks_numeric(cell: str) -> bool:

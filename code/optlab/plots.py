@@ -12,9 +12,15 @@ the plots mark with a cross.
 
 from __future__ import annotations
 
+import io
+import re
+
+import matplotlib
 import matplotlib.animation
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
+from cycler import cycler
 from matplotlib.colors import LinearSegmentedColormap, LogNorm
 from matplotlib.patches import Rectangle
 
@@ -22,15 +28,138 @@ from . import _validation
 from . import landscapes as _landscapes
 from . import results as _results
 
-#: Colours for paths, in order: the same optimizer keeps its colour in a figure.
-PATH_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
-#: Markers that go with :data:`PATH_COLORS`, so series differ in shape as well as colour.
+#: The course's colours, in order: Okabe & Ito's palette for colour-blind
+#: readers (blue, orange, bluish green, vermillion, reddish purple, sky blue,
+#: black). Every series also gets its own marker and line style
+#: (:func:`series`), so none is told apart by colour alone.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+#: Markers that go with :data:`PALETTE`, so series differ in shape as well as colour.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+#: Line styles that go with :data:`PALETTE`.
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 2)))
+
+#: The width of a figure in inches: the page's content column. Panels stack
+#: below each other (:func:`panels`) rather than side by side, so that on a
+#: 390-pixel phone screen a figure shrinks to about 0.75 of its size and its
+#: smallest text (:data:`SMALLEST_TEXT`) still reads at 9 CSS pixels or more.
+WIDTH = 5.0
+#: The smallest font size, in points, that a course figure uses (tick labels, legends).
+SMALLEST_TEXT = 10.0
+
+#: The course's Matplotlib settings (:func:`use_course_style` applies them).
+STYLE = {
+    "figure.figsize": (WIDTH, 3.4),
+    "figure.facecolor": "white",
+    "figure.dpi": 100,
+    "font.size": 11.0,
+    "axes.titlesize": 11.5,
+    "axes.labelsize": 11.0,
+    "xtick.labelsize": SMALLEST_TEXT,
+    "ytick.labelsize": SMALLEST_TEXT,
+    "legend.fontsize": SMALLEST_TEXT,
+    "legend.title_fontsize": SMALLEST_TEXT,
+    "figure.titlesize": 12.0,
+    "axes.prop_cycle": cycler(color=PALETTE) + cycler(linestyle=LINESTYLES),
+    "lines.linewidth": 1.8,
+    "lines.markersize": 5.5,
+    "axes.grid": False,
+    "legend.framealpha": 0.9,
+    "svg.fonttype": "path",  # the same glyphs on every reader's machine
+    "svg.hashsalt": "optlab",  # the same element ids at every run
+}
+
+
+def series(i: int, markevery=0.1) -> dict:
+    """The colour, marker and line style of series ``i`` (keyword arguments for ``ax.plot``)."""
+    n = len(PALETTE)
+    return {
+        "color": PALETTE[i % n],
+        "marker": MARKERS[i % n],
+        "linestyle": LINESTYLES[i % n],
+        "markevery": markevery,
+    }
+
+
+def panels(rows: int = 1, columns: int = 1, height: float = 3.2, **subplots):
+    """A course figure of ``rows`` × ``columns`` panels, :data:`WIDTH` wide and ``height`` inches per row.
+
+    Give ``columns`` > 1 only to small panels that read at half the width
+    (small multiples with few ticks); otherwise stack the panels in rows.
+    Returns ``(figure, axes)`` as ``plt.subplots`` does.
+    """
+    rows = _validation.whole_number("rows", rows, minimum=1)
+    columns = _validation.whole_number("columns", columns, minimum=1)
+    if columns > 2:
+        raise ValueError(f"columns must be 1 or 2 (more do not read on a phone); got {columns}.")
+    height = _validation.positive_number("height", height)
+    subplots.setdefault("layout", "constrained")
+    return plt.subplots(rows, columns, figsize=(WIDTH, height * rows), **subplots)
+
+
+def smallest_text(figure) -> float:
+    """The smallest font size, in points, of the visible text in ``figure``."""
+    figure.draw_without_rendering()
+    sizes = [
+        text.get_fontsize()
+        for text in figure.findobj(matplotlib.text.Text)
+        if text.get_visible() and text.get_text().strip() and _drawn(text)
+    ]
+    return float(min(sizes)) if sizes else 0.0
+
+
+def _drawn(text) -> bool:
+    """Whether a tick label is inside its axis's view (Matplotlib keeps unused ones, not drawn)."""
+    axes = text.axes
+    if axes is None or text.get_transform() == axes.transAxes:
+        return True
+    box = text.get_window_extent()
+    frame = axes.get_tightbbox() if hasattr(axes, "get_tightbbox") else axes.bbox
+    return box.overlaps(frame)
+
+
+def figure_svg(figure) -> tuple:
+    """``figure`` as an SVG document with the size facts the site's tests read.
+
+    Returns ``(svg, metadata)``: the SVG (the same bytes at every run: no date,
+    fixed element ids) and ``{"optlab": {"width_pt": w, "smallest_text_pt": s}}``,
+    its natural width and its smallest font size in points. A reader sees
+    text of ``s × (displayed width / w)`` points.
+    """
+    buffer = io.StringIO()
+    # dpi: the resolution of the SVG's raster parts (filled contours), sharp on a 2x screen.
+    figure.savefig(buffer, format="svg", bbox_inches="tight", dpi=200, metadata={"Date": None})
+    svg = buffer.getvalue()
+    width = float(re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"', svg).group(1))
+    return svg, {"optlab": {"width_pt": width, "smallest_text_pt": smallest_text(figure)}}
+
+
+def use_course_style() -> None:
+    """Apply :data:`STYLE`, and in Jupyter show figures as SVG with :func:`figure_svg`'s size facts.
+
+    Importing :mod:`optlab.plots` calls it, so every chapter's figures share the style.
+    """
+    matplotlib.rcParams.update(STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to display into
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    if matplotlib.get_backend() == "module://matplotlib_inline.backend_inline":
+        # Importing the inline backend registers its PNG formatter (Matplotlib
+        # imports it at the first figure otherwise): import it now, then replace that.
+        import matplotlib_inline.backend_inline  # noqa: F401
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/png", "image/jpeg", "application/pdf"):
+        formatters[mime].pop(matplotlib.figure.Figure, None)
+    formatters["image/svg+xml"].for_type(matplotlib.figure.Figure, figure_svg)
 
 
 def mark_lines(ax, every=0.1, **legend):
-    """Give each labelled line of ``ax`` its own marker from :data:`MARKERS`, in drawing order, so that
-    series differ in shape as well as in colour, and redraw the legend (``legend`` goes to ``ax.legend``).
+    """Give each labelled line of ``ax`` the marker and line style of its place (:func:`series`),
+    in drawing order, so that series differ in shape as well as in colour, and redraw the legend
+    (``legend`` goes to ``ax.legend``).
 
     Lines whose label starts with ``_`` (matplotlib's unlabelled ones) and marker-only lines (a
     divergence cross) are left as they are; ``every`` is matplotlib's ``markevery``.
@@ -40,18 +169,19 @@ def mark_lines(ax, every=0.1, **legend):
         for line in ax.get_lines()
         if not line.get_label().startswith("_") and line.get_linestyle() not in ("None", "")
     ]
-    for line, marker in zip(lines, MARKERS):
-        line.set(marker=marker, markevery=every, markersize=5)
-    ax.legend(**{"fontsize": "small", **legend})
+    for i, line in enumerate(lines):
+        style = series(i, every)
+        line.set(marker=style["marker"], markevery=every, linestyle=style["linestyle"])
+    ax.legend(**legend)
 
 
 #: Light greys for the landscape, dark in the valleys, so coloured paths stand out.
 _BACKGROUND = LinearSegmentedColormap.from_list("landscape", ["#9aa3ad", "#f4f5f6"])
 
 
-def _axes(ax, figsize=(6.0, 4.5)):
+def _axes(ax, height: float = 3.4):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        _, ax = panels(height=height)
     return ax
 
 
@@ -73,7 +203,7 @@ def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200, 
     gap = Z - landscape.min_value
     low = max(float(np.percentile(gap, 0.5)), 1e-3 * float(gap.max()), 1e-12)
     bounds = np.geomspace(low, float(gap.max()), levels)
-    ax.contourf(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), cmap=_BACKGROUND)
+    ax.contourf(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), cmap=_BACKGROUND, rasterized=True)
     if contour_lines:
         ax.contour(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), colors="0.45", linewidths=0.4)
     minima = np.asarray(landscape.minima)
@@ -86,27 +216,27 @@ def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200, 
     return ax
 
 
-def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, markers: bool = True):
-    """The landscape with one line per path, from its start (circle) to its end (square)."""
+def plot_paths(landscape, paths: dict, ax=None, title: str | None = None, markers: bool = True, legend=True):
+    """The landscape with one line per path, from its start (circle) to its end (square).
+
+    ``legend``: True for a legend inside the axes, False for none (say, one
+    ``fig.legend`` for several panels), or a dict of ``ax.legend`` arguments.
+    """
     landscape = _landscapes.get(landscape)
     ax = plot_landscape(landscape, ax)
     for i, (label, item) in enumerate(paths.items()):
         points = _points(label, item)
-        color = PATH_COLORS[i % len(PATH_COLORS)]
-        ax.plot(
-            points[:, 0],
-            points[:, 1],
-            "-",
-            color=color,
-            lw=1.6,
-            label=label,
-            marker="." if markers else None,
-            markersize=4,
-            zorder=3,
-        )
+        style = series(i)
+        color = style["color"]
+        if markers:  # every iterate, small, in the series' own shape
+            style.update(markevery=1, markersize=3.5)
+        else:
+            style.update(marker=None)
+        ax.plot(points[:, 0], points[:, 1], lw=1.6, label=label, zorder=3, **style)
         ax.plot(*points[0], "o", color=color, markeredgecolor="black", zorder=5)
         ax.plot(*points[-1], "s", color=color, markeredgecolor="black", markersize=6, zorder=5)
-    ax.legend(loc="best", fontsize="small", framealpha=0.9)
+    if legend:
+        ax.legend(**{"loc": "best", **(legend if isinstance(legend, dict) else {})})
     if title:
         ax.set_title(title)
     return ax
@@ -117,12 +247,12 @@ def plot_losses(paths: dict, ax=None, min_value: float = 0.0, log: bool = True, 
     ax = _axes(ax)
     for i, (label, item) in enumerate(paths.items()):
         gap = _losses(label, item) - min_value
-        ax.plot(np.arange(len(gap)), gap, color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
+        ax.plot(np.arange(len(gap)), gap, label=label, **series(i))
     if log:
         ax.set_yscale("log")
     ylabel = "loss" if min_value == 0 else r"loss $-$ minimum"
     ax.set(xlabel="step", ylabel=ylabel)
-    ax.legend(fontsize="small")
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
@@ -131,26 +261,26 @@ def plot_losses(paths: dict, ax=None, min_value: float = 0.0, log: bool = True, 
 def plot_path_1d(f, points, ax=None, x_range=None, label: str | None = None):
     """A 1-D function and the iterates ``points`` on it, joined in order."""
     points = _validation.finite_series("points", points, "points")
-    ax = _axes(ax, figsize=(5.0, 3.5))
+    ax = _axes(ax, height=3.0)
     low, high = x_range if x_range is not None else (points.min() - 1, points.max() + 1)
     xs = np.linspace(low, high, 400)
     ax.plot(xs, f(xs), color="0.3", lw=1.5)
-    ax.plot(points, f(points), "o-", color=PATH_COLORS[0], markersize=4, lw=1, label=label)
-    ax.plot(points[0], f(points[0]), "o", color=PATH_COLORS[0], markeredgecolor="black", markersize=8)
+    ax.plot(points, f(points), "o-", color=PALETTE[0], markersize=4, lw=1, label=label)
+    ax.plot(points[0], f(points[0]), "o", color=PALETTE[0], markeredgecolor="black", markersize=8)
     ax.set(xlabel="$w$", ylabel="$f(w)$")
     if label:
-        ax.legend(fontsize="small")
+        ax.legend()
     return ax
 
 
 def animate_paths(
     landscape,
     paths: dict,
-    frames: int = 40,
-    interval_ms: int = 120,
+    frames: int = 24,
+    interval_ms: int = 150,
     title: str | None = None,
-    width: float = 6.0,
-    dpi: int = 80,
+    width: float = WIDTH,
+    dpi: int = 72,
 ):
     """An animation of the paths being drawn step by step.
 
@@ -166,17 +296,17 @@ def animate_paths(
     landscape = _landscapes.get(landscape)
     frames = int(_validation.positive_number("frames", frames))
     checked = {label: _points(label, item) for label, item in paths.items()}
-    colors = [PATH_COLORS[i % len(PATH_COLORS)] for i in range(len(checked))]
+    styles = [series(i) for i in range(len(checked))]  # colour, marker and line style per path
     shape = np.ptp(landscape.y_range) / np.ptp(landscape.x_range)
     figsize = (width, float(np.clip(width * shape + 1.0, 2.5, width)))
 
     # 1. The still picture: landscape, start points, legend, title.
     still, ax = plt.subplots(figsize=figsize, dpi=dpi)
     plot_landscape(landscape, ax, contour_lines=False)
-    for color, (label, points) in zip(colors, checked.items()):
-        ax.plot(*points[0], "o", color=color, markeredgecolor="black", zorder=5)
-        ax.plot([], [], "-", color=color, lw=1.8, label=label)
-    ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+    for style, (label, points) in zip(styles, checked.items()):
+        ax.plot(*points[0], "o", color=style["color"], markeredgecolor="black", zorder=5)
+        ax.plot([], [], color=style["color"], linestyle=style["linestyle"], marker=style["marker"], label=label)
+    ax.legend(loc="upper right", framealpha=0.9)
     if title:
         ax.set_title(title)
     still.tight_layout()
@@ -196,11 +326,12 @@ def animate_paths(
     canvas.set_axis_off()
     clip = Rectangle((window.x0, window.y0), window.width, window.height, transform=canvas.transData)
     artists = []
-    for color, points in zip(colors, pixel_paths):
-        (line,) = canvas.plot([], [], "-", color=color, lw=1.8, clip_path=clip)
-        (head,) = canvas.plot([], [], "o", color=color, markersize=6, clip_path=clip)
+    for style, points in zip(styles, pixel_paths):
+        color = style["color"]
+        (line,) = canvas.plot([], [], color=color, linestyle=style["linestyle"], lw=1.8, clip_path=clip)
+        (head,) = canvas.plot([], [], style["marker"], color=color, markeredgecolor="black", ms=7, clip_path=clip)
         artists.append((line, head, points))
-    step_text = canvas.text(window.x0 + 6, window.y1 - 6, "", va="top", fontsize="small")
+    step_text = canvas.text(window.x0 + 6, window.y1 - 6, "", va="top")
 
     longest = max(len(points) for points in pixel_paths)
     shown = np.unique(np.linspace(1, longest, min(frames, longest)).round().astype(int))
@@ -218,11 +349,24 @@ def animate_paths(
     return animation
 
 
-def animation_html(animation):
-    """The animation as a self-contained JavaScript player (frames embedded as PNG)."""
+def animation_html(animation, alt: str):
+    """The animation as a self-contained JavaScript player, its frames embedded as JPEG
+    (a third of the weight of PNG frames for a smooth landscape).
+
+    ``alt`` is the frames' text alternative for a reader who cannot see them:
+    what moves, and what it shows (at least eight words).
+    """
     from IPython.display import HTML
 
-    return HTML(animation.to_jshtml(default_mode="once"))
+    if not isinstance(alt, str) or len(alt.split()) < 8:
+        raise ValueError(f"alt must say in a sentence (eight words or more) what the animation shows; got {alt!r}.")
+    with matplotlib.rc_context({"animation.frame_format": "jpeg"}):
+        html = animation.to_jshtml(default_mode="once")
+    escaped = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    html, found = re.subn(r'<img id="(_anim_img\w+)"', rf'<img id="\1" alt="{escaped}"', html, count=1)
+    if found != 1:
+        raise RuntimeError("Matplotlib's animation player changed: no frame <img> to describe.")
+    return HTML(html)
 
 
 def plot_training(
@@ -238,7 +382,8 @@ def plot_training(
     ax = _axes(ax)
     smooth = _validation.whole_number("smooth", smooth, minimum=1)
     for i, (label, run) in enumerate(runs.items()):
-        color = PATH_COLORS[i % len(PATH_COLORS)]
+        style = series(i)
+        color = style["color"]
         if metric == "step_loss":
             values = run.step_loss
             if smooth > 1 and len(values) >= smooth:
@@ -247,14 +392,14 @@ def plot_training(
         else:
             values = run.epochs[_validation.choose("metric", metric, run.epochs)]
             steps = np.arange(1, len(values) + 1)
-        ax.plot(steps, values, color=color, label=label + (" (diverged)" if run.diverged else ""))
+        ax.plot(steps, values, label=label + (" (diverged)" if run.diverged else ""), **style)
         if run.diverged and len(values):
             ax.plot(steps[-1], values[-1], "x", color=color, markersize=9, markeredgewidth=2)
     if log:
         ax.set_yscale("log")
     per_step = metric == "step_loss"
     ax.set(xlabel="step" if per_step else "epoch", ylabel=metric.replace("_", " "))
-    ax.legend(fontsize="small")
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
@@ -274,15 +419,18 @@ def plot_sweep(sweeps, metric: str, by: str = "learning_rate", how: str = "final
     ax = _axes(ax)
     if not isinstance(sweeps, dict):
         sweeps = {None: sweeps}
+    swept = set()
     for i, (label, sweep) in enumerate(sweeps.items()):
-        color, marker = PATH_COLORS[i % len(PATH_COLORS)], MARKERS[i % len(MARKERS)]
+        style = series(i, markevery=1)
+        color = style["color"]
         runs = list(getattr(sweep, "runs", sweep))
         if not runs:
             raise ValueError(f"{label}: no runs to plot.")
         values, table = _results.runs_table(runs, metric, by, how)
+        swept.update(np.asarray(values, dtype=float).tolist())
         ok = ~np.isnan(table).any(axis=1)
         if ok.any():
-            ax.plot(values[ok], table[ok].mean(axis=1), "-", marker=marker, color=color, label=label)
+            ax.plot(values[ok], table[ok].mean(axis=1), label=label, **style)
             ax.fill_between(
                 values[ok], table[ok].min(axis=1), table[ok].max(axis=1), color=color, alpha=0.2, linewidth=0
             )
@@ -299,11 +447,23 @@ def plot_sweep(sweeps, metric: str, by: str = "learning_rate", how: str = "final
                 label=f"{label} diverged" if label else "diverged",
             )
     ax.set_xscale("log")
-    ax.set(xlabel=by.replace("_", " "), ylabel=f"{how} {metric.replace('_', ' ')}")
-    ax.legend(fontsize="small")
+    _label_swept_values(ax, swept)
+    ax.set(xlabel=by.replace("_", " "), ylabel=f"{how} {_LABELS.get(metric, metric.replace('_', ' '))}")
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
+
+
+def _label_swept_values(ax, values) -> None:
+    """On a log axis spanning less than about a decade and a half, where Matplotlib would label
+    crowded minor ticks, label the swept values themselves (at most eight of them)."""
+    values = np.array(sorted(v for v in values if v > 0))
+    if len(values) < 2 or values[-1] / values[0] >= 30:
+        return
+    shown = values[np.unique(np.linspace(0, len(values) - 1, min(8, len(values))).round().astype(int))]
+    ax.set_xticks(shown, [f"{v:g}" for v in shown])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 
 
 def plot_lr_range_test(result, ax=None, title: str | None = None):
@@ -315,20 +475,18 @@ def plot_lr_range_test(result, ax=None, title: str | None = None):
     """
     ax = _axes(ax)
     finite = np.isfinite(result.losses)
-    ax.plot(
-        result.learning_rates[finite], result.losses[finite], color=PATH_COLORS[1], alpha=0.3, label="mini-batch loss"
-    )
+    ax.plot(result.learning_rates[finite], result.losses[finite], color=PALETTE[1], alpha=0.3, label="mini-batch loss")
     finite = np.isfinite(result.smoothed)
-    ax.plot(result.learning_rates[finite], result.smoothed[finite], color=PATH_COLORS[1], label="smoothed")
+    ax.plot(result.learning_rates[finite], result.smoothed[finite], color=PALETTE[1], label="smoothed")
     ax.axvline(result.minimum, color="0.3", linestyle=":", label=f"lowest: {result.minimum:.3g}")
-    ax.axvline(result.suggestion, color=PATH_COLORS[0], linestyle="--", label=f"suggested: {result.suggestion:.3g}")
+    ax.axvline(result.suggestion, color=PALETTE[0], linestyle="--", label=f"suggested: {result.suggestion:.3g}")
     ax.set_xscale("log")
     ax.set(xlabel="learning rate", ylabel="loss")
     if finite.any():  # keep the final explosion from flattening the curve
         top = 1.5 * result.smoothed[finite][0]
         bottom = np.nanmin(result.losses[np.isfinite(result.losses)])
         ax.set_ylim(max(0.0, bottom - 0.1 * (top - bottom)), top)
-    ax.legend(fontsize="small")
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
@@ -342,9 +500,9 @@ def plot_schedules(rates: dict, ax=None, title: str | None = None):
         values = np.asarray(values, dtype=float)
         if values.ndim != 1 or not len(values):
             raise ValueError(f"{label}: expected one learning rate per step (a 1-D array); got shape {values.shape}.")
-        ax.plot(np.arange(len(values)), values, color=PATH_COLORS[i % len(PATH_COLORS)], label=label)
+        ax.plot(np.arange(len(values)), values, label=label, **series(i))
     ax.set(xlabel="step", ylabel="learning rate")
-    ax.legend(fontsize="small")
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
@@ -361,18 +519,18 @@ def plot_differences(differences: dict, ax=None):
     if not isinstance(differences, dict) or not differences:
         raise ValueError("differences must map at least one label to an array of differences per step.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 3.8))
-    for label, values in differences.items():
+        _, ax = panels()
+    for i, (label, values) in enumerate(differences.items()):
         values = np.asarray(values, dtype=float)[1:]
         steps = np.arange(1, len(values) + 1)
-        ax.plot(steps, np.where(values > 0, values, np.nan), "o-", ms=3, label=label)
+        ax.plot(steps, np.where(values > 0, values, np.nan), label=label, **{**series(i, 1), "markersize": 3.5})
     ax.set(
         yscale="log",
         xlabel="step",
         ylabel="largest |weight difference|",
         title="distance from the one-device run, step by step",
     )
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
@@ -394,13 +552,14 @@ def plot_large_batch(study, axes=None, rate: float | None = None):
     if not hasattr(study, "choices") or not hasattr(study, "grid_rate"):
         raise TypeError(f"study must be what optlab.large_batch.large_batch_study returns; got {type(study).__name__}.")
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+        _, axes = panels(2, height=3.4)
     left, right = axes
     curve = "val_loss" if "val_loss" in study.runs[study.base_batch][0].epochs else "loss"
     for i, batch in enumerate(study.runs):
-        color, marker = PATH_COLORS[i % len(PATH_COLORS)], MARKERS[i % len(MARKERS)]
+        style = series(i, markevery=1)
+        color = style["color"]
         choice = study.choices[batch]
-        left.plot(choice.values, choice.table.mean(axis=1), "-", marker=marker, color=color, label=f"B = {batch}")
+        left.plot(choice.values, choice.table.mean(axis=1), label=f"B = {batch}", **style)
         for column in choice.table.T:
             left.plot(choice.values, column, ".", color=color, alpha=0.4)
         left.axvline(study.linear_rate[batch], color=color, ls=":", lw=1.2)
@@ -411,7 +570,7 @@ def plot_large_batch(study, axes=None, rate: float | None = None):
         if len(per_seed):
             mean = per_seed.mean(axis=0)
             se = per_seed.std(axis=0, ddof=1) / np.sqrt(len(per_seed)) if len(per_seed) > 1 else 0 * mean
-            right.plot(steps, mean, "-", marker=marker, color=color, label=f"B = {batch}, η = {shown:.3g}")
+            right.plot(steps, mean, label=f"B = {batch}, η = {shown:.3g}", **style)
             right.fill_between(steps, mean - se, mean + se, color=color, alpha=0.2)
     metric = _LABELS.get(study.metric, study.metric.replace("_", " "))
     left.set(
@@ -432,3 +591,6 @@ def plot_large_batch(study, axes=None, rate: float | None = None):
     )
     right.legend()
     return axes
+
+
+use_course_style()

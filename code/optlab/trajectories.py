@@ -27,7 +27,6 @@ sequence (a constant, a rare spike) step by step.
 from __future__ import annotations
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
@@ -326,20 +325,21 @@ def follow_gradients(optimizers: dict, gradients, start=0.0, bounds=None) -> dic
     return {label: positions[:, i] for i, label in enumerate(optimizers)}
 
 
-def paths_on_landscapes(setups: dict, steps: int = 500, panel_size=(5.3, 4.4), markers: bool = False) -> dict:
+def paths_on_landscapes(setups: dict, steps: int = 500, height: float = 3.6, markers: bool = False) -> dict:
     """Run optimizers on several landscapes and draw each landscape's paths in its own panel.
 
     ``setups`` maps a panel title to ``(landscape, {label: fresh optimizer})``;
     each landscape's optimizers run together in one compiled loop
     (:func:`run_many`, ``steps`` steps from the landscape's
-    start), and the panels stand in one row. Returns ``{title: {label: Run}}``
+    start), and the panels stand one below the other (:func:`optlab.plots.panels`,
+    ``height`` inches each). Returns ``{title: {label: Run}}``
     for the numbers a chapter prints beside the figure.
     """
     if not isinstance(setups, dict) or not setups:
         raise ValueError("setups must map at least one panel title to (landscape, {label: optimizer}).")
-    fig, axes = plt.subplots(1, len(setups), figsize=(panel_size[0] * len(setups), panel_size[1]), squeeze=False)
+    fig, axes = plots.panels(len(setups), height=height, squeeze=False)
     runs = {}
-    for ax, (title, setup) in zip(axes[0], setups.items()):
+    for ax, (title, setup) in zip(axes[:, 0], setups.items()):
         if not (isinstance(setup, tuple) and len(setup) == 2 and isinstance(setup[1], dict)):
             raise ValueError(f"setups[{title!r}] must be (landscape, {{label: optimizer}}); got {setup!r}.")
         landscape, chosen = _landscapes.get(setup[0]), setup[1]
