@@ -66,7 +66,8 @@ browser:
 	    echo "Chromium is missing: install the distribution's chromium package; tests/test_browser.py is skipped until then"; \
 	  fi; }
 
-# The developer tools, with their settings in pyproject.toml: ruff's lint rules
+# The developer tools, with their settings in pyproject.toml (and chapters/ruff.toml:
+# the chapters' code at most 79 columns wide): ruff's lint rules
 # and formatting (check only: `$(BIN)/ruff format .` applies it), and
 # import-linter's contracts between optlab's modules (it imports optlab, which
 # setup installs with `pip install -e code`); check-jsonschema validates the

@@ -10,9 +10,13 @@ Chromium comes from the distribution's packages (`make browser`, run by
 Chromium these tests are skipped, except under CI (CI=true), where that fails.
 """
 
+import gzip
+import json
 import os
+import pathlib
 import re
 import shutil
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -35,6 +39,7 @@ REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
 SLUG = REPOSITORY["url"].removeprefix("https://github.com/")
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+LAPTOP = {"width": 1366, "height": 768}
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 MATHJAX_DONE = "window.MathJax && MathJax.startup && MathJax.startup.promise"
 
@@ -53,7 +58,8 @@ class Visit:
     def __init__(self, browser, site, name, viewport=DESKTOP):
         self.context = browser.new_context(viewport=viewport, offline=True)
         self.page = self.context.new_page()
-        self.problems = []
+        self.problems, self.requests = [], []
+        self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
@@ -173,3 +179,121 @@ def test_page_renders_on_a_phone_and_a_desktop(opened, name, size):
     assert not blank(png), "the page rendered blank"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"the page is {overflow} px wider than the window"
+
+
+# --- legible pages: figures, code, width and weight (CONTRIBUTING.md, "Pages") ------------------------
+
+SMALLEST_TEXT_PX = 9  # the smallest figure text a phone reader gets, in CSS pixels
+PAGE_BUDGET = 2_000_000  # bytes transferred on a first visit, compressed as a static host serves them
+COMPRESSED = {".html", ".css", ".js", ".mjs", ".svg", ".json", ".txt", ".xml"}  # what GitHub Pages gzips
+
+
+def figure_facts(path) -> dict:
+    """``{figure name: (smallest text in pt, natural width in pt)}`` for a chapter's SVG figures,
+    as optlab.plots recorded them in the outputs."""
+    facts = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        name = cell["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+        for output in cell.get("outputs", []):
+            recorded = output.get("metadata", {}).get("image/svg+xml", {}).get("optlab")
+            if name and recorded:
+                facts[name] = (recorded["smallest_text_pt"], recorded["width_pt"])
+    return facts
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figure_text_reads_at_9_px_or_more_on_a_phone(opened, path):
+    facts = figure_facts(path)
+    assert facts, "no SVG figure with its size facts"
+    page = opened(f"chapters/{path.stem}.html", PHONE).page
+    small = []
+    for name, (smallest, width) in facts.items():
+        shown, natural = page.evaluate(
+            "id => { const i = document.getElementById(id).querySelector('img');"
+            " return [i.getBoundingClientRect().width, i.naturalWidth]; }",
+            name,
+        )
+        assert natural == pytest.approx(width * 4 / 3, abs=1.5), f"{name}: the page shows another file"
+        px = smallest * shown / width  # points at natural size are 4/3 px; shown/natural scales them
+        if px < SMALLEST_TEXT_PX:
+            small.append(f"{name}: {smallest:g} pt at {shown:.0f} of {natural} px reads at {px:.1f} px")
+    assert small == []
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_every_figure_has_a_numbered_caption_and_its_own_alt_text(opened, name):
+    images = opened(name).page.evaluate(
+        """Array.from(document.querySelectorAll('article img')).map(i => {
+             const f = i.closest('figure'); const c = f && f.querySelector('figcaption');
+             return [i.getAttribute('alt') || '', c ? c.innerText.trim() : ''];
+           })"""
+    )
+    assert images, "no figure on the page"
+    alts = [alt for alt, _ in images]
+    assert [a for a in alts if len(a.split()) < 8 or re.search(r"\.(png|svg|jpe?g)\b|_images/", a)] == []
+    assert sorted({a for a in alts if alts.count(a) > 1}) == []
+    assert [c for _, c in images if not re.match(r"Figure \d+", c)] == [], "a figure without a numbered caption"
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_no_code_cell_scrolls_sideways_on_a_laptop(opened, name):
+    wide = opened(name, LAPTOP).page.evaluate(
+        """Array.from(document.querySelectorAll('div.cell_input pre'))
+             .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
+             .map(p => p.innerText.split('\\n').reduce((a, b) => a.length > b.length ? a : b))"""
+    )
+    assert wide == [], f"{len(wide)} code cells scroll sideways; their longest lines: {wide[:3]}"
+
+
+@pytest.mark.parametrize("name", ["intro.html", "instructors.html", *CHAPTER_PAGES])
+def test_nothing_is_wider_than_a_phone_unless_it_scrolls_in_its_own_box(opened, name):
+    overflowing = opened(name, PHONE).page.evaluate(
+        """(() => {
+          const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+          const out = [];
+          for (const e of document.querySelectorAll('article *')) {
+            if (e.offsetParent === null || e.closest('mjx-assistive-mml')) continue;  // screen readers' copy
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 || r.right <= window.innerWidth + 1) continue;
+            let a = e.parentElement, boxed = false;
+            while (a && a !== document.body) {
+              if (scrolls(a) && a.getBoundingClientRect().right <= window.innerWidth + 1) { boxed = true; break; }
+              a = a.parentElement;
+            }
+            if (!boxed) out.push(e.tagName.toLowerCase() + '.' + e.className + ': ' + Math.round(r.right) + ' px');
+          }
+          return out;
+        })()"""
+    )
+    assert overflowing == [], f"{len(overflowing)} elements pass the screen's edge: {overflowing[:5]}"
+
+
+def transferred(url: str) -> int:
+    """Bytes a static host sends for a file of the site: text compressed with gzip, images and fonts as they are."""
+    path = pathlib.Path(urllib.parse.unquote(urllib.parse.urlparse(url).path))
+    data = path.read_bytes()
+    return len(gzip.compress(data, 6)) if path.suffix in COMPRESSED else len(data)
+
+
+@pytest.mark.parametrize("name", ["intro.html", *CHAPTER_PAGES])
+def test_a_first_visit_transfers_under_2_mb(opened, name):
+    visit = opened(name, PHONE)
+    visit.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    visit.page.wait_for_timeout(300)
+    files = {url.split("?")[0] for url in visit.requests if url.startswith("file://")}
+    assert all(url.startswith(("file://", "data:", "blob:")) for url in visit.requests)
+    total = sum(transferred(url) for url in files)
+    assert total < PAGE_BUDGET, f"{total / 1e6:.2f} MB in {len(files)} files"
+
+
+@pytest.mark.parametrize("name", ["intro.html", "chapters/04-momentum.html"])
+def test_every_icon_draws_from_the_themes_own_font(opened, name):
+    icons = opened(name).page.evaluate(
+        """Array.from(document.querySelectorAll('[class*="fa-"]')).filter(e => e.offsetParent !== null)
+             .map(e => [e.className, getComputedStyle(e, '::before').content, getComputedStyle(e).fontFamily,
+                        e.getBoundingClientRect().width])"""
+    )
+    assert len(icons) >= 4
+    blank = [c for c, content, font, width in icons if content in ("none", "normal", '""') or width == 0]
+    assert blank == [], f"icons that draw nothing: {blank}"
+    assert all("Font Awesome" in font for _, _, font, _ in icons)

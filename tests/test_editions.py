@@ -90,7 +90,12 @@ def test_exercises_are_numbered_and_titled_and_hidden_cells_collapsed(path):
         assert f'<a id="{label}"></a>\n\n**Exercise {numbers[label]} ({title.strip()}).**' in shown
     hidden = [c.source for c in chapter.cells if c.cell_type == "code" and "remove-cell" in c.metadata.get("tags", [])]
     for source in hidden:
-        body = source.split("\n", 1)[-1].strip()
+        lines = source.split("\n")
+        body = "\n".join(
+            lines[1:]
+            if not source.startswith("# Colab set-up:")
+            else [line for i, line in enumerate(lines) if i > 1 or not line.startswith("#")]
+        ).strip()
         matches = [c for c in cells if c["cell_type"] == "code" and body in text(c)]
         assert matches and all(is_collapsed(c) and text(c).startswith("#@title ") for c in matches), source[:80]
 
@@ -125,3 +130,52 @@ def test_the_colab_buttons_of_the_website_open_the_edition(site):
         assert (EDITION / path.name).exists()
         edit = set(re.findall(r'href="(https://github\.com/[^"]+/edit/[^"]+)"', html))
         assert edit == {f"https://github.com/{slug}/edit/main/chapters/{path.name}"}, edit
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_each_figure_is_followed_by_its_numbered_caption_in_the_edition(path):
+    numbers = editions.figure_numbers(ROOT)
+    chapter = json.loads(path.read_text())
+    expected = [
+        f"Figure {numbers[name]}."
+        for name, _ in map(editions.figure_caption, chapter["cells"])
+        if name and name in numbers
+    ]
+    cells = edition_of(path)["cells"]
+    shown = []
+    for before, cell in zip(cells, cells[1:]):
+        found = re.search(r'<a id="(fig-[\w-]+)"></a>\s+\*\*(Figure \d+\.)\*\*', text(cell))
+        if found:
+            assert before["cell_type"] == "code", f"{found.group(2)} does not follow the cell that draws it"
+            shown.append(found.group(2))
+    assert shown == expected
+
+
+def test_figure_numbers_run_across_the_book_in_the_order_of_the_toc():
+    numbers = editions.figure_numbers(ROOT)
+    assert list(numbers.values()) == list(range(1, len(numbers) + 1))
+    assert len(numbers) >= 60
+
+
+def test_the_website_numbers_figures_as_the_edition_does(site):
+    numbers = editions.figure_numbers(ROOT)
+    for path in CHAPTERS:
+        names = [name for name, _ in map(editions.figure_caption, json.loads(path.read_text())["cells"]) if name]
+        html = (site / "chapters" / f"{path.stem}.html").read_text()
+        figure = r'<figure[^>]* id="(fig-[\w-]+)"[^>]*>(?:(?!</figure>).)*?<span class="caption-number">Figure (\d+) '
+        shown = re.findall(figure, html, re.S)
+        assert shown == [(name, str(numbers[name])) for name in names], path.name
+
+
+@pytest.mark.parametrize(
+    "markdown, shown",
+    [
+        ("```{note}\nAdam's ε is inside the root.\n```", "> **Note.** Adam's ε is inside the root."),
+        (":::{note}\nA note.\n:::", "> **Note.** A note."),
+        ("```{dropdown} Keras internals\nThe slots.\n```", "<details>\n<summary><b>Keras internals</b></summary>"),
+    ],
+)
+def test_notes_and_dropdowns_become_plain_markdown(markdown, shown):
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": markdown}], "metadata": {}}
+    edition = editions.notebook_edition(nb, "04-momentum")
+    assert shown in edition["cells"][0]["source"]

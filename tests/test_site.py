@@ -167,7 +167,16 @@ def page_weight(site, page) -> int:
 
 
 def test_every_chapter_page_with_its_images_weighs_under_5_mb(site):
+    """Uncompressed HTML and images; tests/test_browser.py weighs a whole first visit, compressed."""
     weights = {path.stem: page_weight(site, site / "chapters" / f"{path.stem}.html") for path in NOTEBOOKS}
     report = ", ".join(f"{name[:2]}: {size / 1e6:.2f} MB" for name, size in weights.items())
     print(f"page weights (HTML + images): {report}")
     assert max(weights.values()) < 5e6, report
+
+
+def test_the_published_site_has_no_source_maps_translations_or_second_icon_system(site):
+    assert sorted(str(p.relative_to(site)) for p in site.rglob("*.map")) == []
+    assert not (site / "_static" / "locales").exists()
+    assert not list((site / "_static" / "scripts").glob("fontawesome.js*"))
+    pages = [p for p in site.rglob("*.html") if "_static" not in p.parts and "fontawesome.js" in p.read_text()]
+    assert pages == []

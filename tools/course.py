@@ -124,7 +124,8 @@ def retarget(url: str, root: pathlib.Path = ROOT) -> list[pathlib.Path]:
 # versions it found. A chapter listed in NEEDS_KERAS gets the course's Keras
 # when Colab's is older than the version that chapter needs.
 SETUP_CELL = """\
-# Colab set-up: fetch the course's `optlab` package (hidden on the website; does nothing elsewhere).
+# Colab set-up: fetch the course's `optlab` package
+# (hidden on the website; does nothing elsewhere).
 import sys
 
 if "google.colab" in sys.modules:
@@ -133,18 +134,21 @@ if "google.colab" in sys.modules:
     import shutil
     import subprocess
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up log stays out of the outputs
-    REPOSITORY_URL = "{url}"
+    # TensorFlow's C++ start-up log stays out of the outputs
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    REPOSITORY_URL = "{url}"  # fmt: skip  # noqa: E501
     course = pathlib.Path("/content/{name}")
     if not course.exists():
-        clone = ["git", "clone", "--quiet", "--depth", "1", REPOSITORY_URL, str(course)]
+        clone = ["git", "clone", "--quiet", "--depth", "1"]
+        clone += [REPOSITORY_URL, str(course)]
         cloned = subprocess.run(clone, capture_output=True, text=True)
         if cloned.returncode != 0:
             shutil.rmtree(course, ignore_errors=True)
             raise RuntimeError(
-                f"Could not clone the course from {{REPOSITORY_URL}}: {{cloned.stderr.strip()}}\\n"
-                "A fork's notebooks clone the fork: run `make retarget REPO=https://github.com/<owner>/<name>` "
-                "in the fork and push."
+                f"Could not clone the course from {{REPOSITORY_URL}}: "
+                f"{{cloned.stderr.strip()}}\\n"
+                "A fork's notebooks clone the fork: run `make retarget "
+                "REPO=https://github.com/<owner>/<name>` in the fork and push."
             )
     if str(course / "code") not in sys.path:
         sys.path.insert(0, str(course / "code"))
@@ -156,16 +160,26 @@ if "google.colab" in sys.modules:
 SETUP_KERAS = """\
     from importlib.metadata import version
 
-    if tuple(int(part) for part in version("keras").split(".")[:2]) < {minimum}:  # {why}
+    # {why}
+    if tuple(int(p) for p in version("keras").split(".")[:2]) < {minimum}:
         if "keras" in sys.modules:
-            raise RuntimeError("Keras is already imported: restart the session (Runtime > Restart session), run this first.")
-        install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "keras=={pinned}"]
+            raise RuntimeError(
+                "Keras is already imported: restart the session "
+                "(Runtime > Restart session), run this first."
+            )
+        install = [sys.executable, "-m", "pip", "install", "--quiet"]
+        install += ["--no-deps", "keras=={pinned}"]
         installed = subprocess.run(install, capture_output=True, text=True)
         if installed.returncode != 0:
-            raise RuntimeError(f"Could not install Keras {pinned}: {{installed.stderr.strip()[-1000:]}}")
+            raise RuntimeError(
+                "Could not install Keras {pinned}: "
+                f"{{installed.stderr.strip()[-1000:]}}"
+            )
 """
 # chapter stem: (the oldest Keras it runs on, why)
-NEEDS_KERAS = {"12-beyond-adam": ((3, 15), "ScheduleFreeAdamW arrived in Keras 3.14, MultiOptimizer in 3.15")}
+NEEDS_KERAS = {
+    "12-beyond-adam": ((3, 15), "ScheduleFreeAdamW arrived in Keras 3.14, MultiOptimizer in 3.15"),
+}
 
 
 def pinned_keras(root: pathlib.Path = ROOT) -> str:

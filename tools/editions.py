@@ -17,6 +17,11 @@ chapter in plain Markdown and notebook metadata:
   ``cellView: form`` with ``#@title``; Jupyter's ``source_hidden``);
 - the cells the website hides (the Colab set-up, the checks of the text's
   claims, the values for the prose) are collapsed and titled the same way;
+- each figure's caption (the cell's ``mystnb.figure`` metadata) follows the
+  cell that draws it, numbered as the website numbers figures; a
+  ``{numref}`` to a figure or an exercise becomes "Figure N" or "Exercise N",
+  linked to the website; ``{note}`` boxes become quotes and ``{dropdown}``
+  boxes folded ``<details>`` blocks;
 - glued values are pasted in as the website shows them (from the chapter's
   saved outputs); targets become HTML anchors; a link to another chapter, or
   to a target in one, points at that page of the website;
@@ -63,6 +68,8 @@ __all__ = [
     "EDITION",
     "Solution",
     "exercise_numbers",
+    "figure_caption",
+    "figure_numbers",
     "glue_values",
     "notebook_edition",
     "site_url",
@@ -80,7 +87,12 @@ _TARGET = re.compile(r"^\(([\w-]+)\)=[ \t]*\n", re.M)
 _GLUE = re.compile(r"\{glue:text\}`([\w-]+)`")
 _NUMREF = re.compile(r"\{numref\}`([\w-]+)`")
 _LINK = re.compile(r"\]\((\d\d-[\w-]+)\.ipynb(#[\w-]+)?\)|\]\(#([\w-]+)\)")
-_ADMONITION = re.compile(r"^:::\{admonition\}[ \t]*([^\n]*)\n(?::class:[^\n]*\n)?(.*?)^:::[ \t]*$", re.M | re.S)
+_ADMONITION = re.compile(
+    r"^(```|:::)\{(admonition|dropdown)\}[ \t]*([^\n]*)\n(?::[\w-]+:[^\n]*\n)*(.*?)^\1[ \t]*$", re.M | re.S
+)
+_NOTE = re.compile(
+    r"^(```|:::)\{(note|tip|important|warning|seealso)\}[ \t]*\n(?::[\w-]+:[^\n]*\n)*(.*?)^\1[ \t]*$", re.M | re.S
+)
 _EXERCISE = re.compile(r"```\{exercise\}[ \t]*([^\n]*)\n:label:[ \t]*([\w-]+)[ \t]*\n(.*?)```", re.S)
 
 
@@ -111,6 +123,23 @@ def exercise_numbers(root: pathlib.Path = ROOT) -> dict:
     return numbers
 
 
+def figure_caption(cell: dict) -> tuple:
+    """``(name, caption)`` of a code cell's figure (myst-nb's ``mystnb.figure`` metadata), or ``(None, None)``."""
+    figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+    return figure.get("name"), figure.get("caption")
+
+
+def figure_numbers(root: pathlib.Path = ROOT) -> dict:
+    """``{name: number}`` for every named figure, numbered across the book as the website numbers them."""
+    numbers = {}
+    for path in _chapters(pathlib.Path(root)):
+        for cell in json.loads(path.read_text())["cells"]:
+            name, _ = figure_caption(cell)
+            if cell["cell_type"] == "code" and name:
+                numbers[name] = len(numbers) + 1
+    return numbers
+
+
 def glue_values(nb: dict) -> dict:
     """``{name: text}`` of the values a notebook glues for its prose, read from its saved outputs."""
     values = {}
@@ -123,10 +152,13 @@ def glue_values(nb: dict) -> dict:
 
 
 def _targets(root: pathlib.Path) -> dict:
-    """``{target: chapter stem}`` for every ``(target)=`` and exercise label of the chapters."""
+    """``{target: chapter stem}`` for every ``(target)=``, exercise label and figure name of the chapters."""
     found = {}
     for path in _chapters(root):
         for cell in json.loads(path.read_text())["cells"]:
+            name, _ = figure_caption(cell)
+            if name:
+                found[name] = path.stem
             if cell["cell_type"] == "markdown":
                 text = "".join(cell["source"])
                 names = _TARGET.findall(text) + [label for _, label, _ in _EXERCISE.findall(text)]
@@ -135,11 +167,13 @@ def _targets(root: pathlib.Path) -> dict:
 
 
 class _Book:
-    """What converting any chapter needs to know about the whole course, read once: site, exercise numbers, targets."""
+    """What converting any chapter needs to know about the whole course, read once:
+    site, exercise and figure numbers, targets."""
 
     def __init__(self, root: pathlib.Path):
         self.site = site_url(course.configured_url(root))
         self.numbers = exercise_numbers(root)
+        self.figures = figure_numbers(root)
         self.targets = _targets(root)
 
 
@@ -149,6 +183,7 @@ class _Context:
     def __init__(self, book: _Book, stem: str, glued: dict):
         self.stem, self.glued = stem, glued
         self.site, self.numbers, self.targets = book.site, book.numbers, book.targets
+        self.figures = book.figures
 
     def page(self, stem: str, anchor: str = "") -> str:
         return f"{self.site}chapters/{stem}.html{anchor}"
@@ -173,16 +208,26 @@ def _prose(text: str, context: _Context) -> str:
 
     def numref(match):
         label = match.group(1)
-        if label not in context.numbers:
-            raise ValueError(f"{context.stem}: {{numref}}`{label}` names no exercise")
-        return f"[Exercise {context.numbers[label]}]({context.page(context.targets[label], '#' + label)})"
+        if label in context.figures:
+            kind, number = "Figure", context.figures[label]
+        elif label in context.numbers:
+            kind, number = "Exercise", context.numbers[label]
+        else:
+            raise ValueError(f"{context.stem}: {{numref}}`{label}` names no exercise or figure")
+        return f"[{kind} {number}]({context.page(context.targets[label], '#' + label)})"
 
-    def admonition(match):
-        title, body = match.group(1).strip(), match.group(2).strip()
+    def admonition(match):  # an aside with a title, folded as the website folds a dropdown
+        title, body = match.group(3).strip(), match.group(4).strip()
         return f"<details>\n<summary><b>{title}</b></summary>\n\n{body}\n\n</details>"
+
+    def note(match):  # a boxed aside: a quoted paragraph that starts with its kind
+        kind = {"seealso": "See also"}.get(match.group(2), match.group(2).capitalize())
+        body = match.group(3).strip().replace("\n", "\n> ")
+        return f"> **{kind}.** {body}"
 
     text = _TARGET.sub(lambda m: f'<a id="{m.group(1)}"></a>\n\n', text)
     text = _ADMONITION.sub(admonition, text)
+    text = _NOTE.sub(note, text)
     text = _GLUE.sub(glue, text)
     text = _LINK.sub(link, text)
     return _NUMREF.sub(numref, text)
@@ -203,7 +248,9 @@ def _collapsed(source: str, title: str) -> tuple:
     """A code cell's source under a Colab ``#@title``, and the metadata that collapses it in Colab and Jupyter."""
     lines = source.split("\n")
     if lines[0].startswith("# Colab set-up:"):
-        lines = lines[1:]  # the set-up cell's own title comment: the form's title replaces it
+        # the set-up cell's own title comment: the form's title replaces it
+        while lines and lines[0].startswith("#"):
+            lines = lines[1:]
     return f"#@title {title}\n" + "\n".join(lines), {"cellView": "form", "jupyter": {"source_hidden": True}}
 
 
@@ -246,6 +293,10 @@ def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT, book: _Book
                 add("code", *_collapsed(source, _hidden_title(source)))
             else:
                 add("code", source, {})
+            name, caption = figure_caption(cell)
+            if name:  # the website's caption, under the cell that draws the figure
+                number = context.figures[name]
+                add("markdown", f'<a id="{name}"></a>\n\n**Figure {number}.** {_prose(caption, context)}')
             continue
         text = _EXERCISE.sub(lambda m: _exercise(m, context), source)
         text = re.sub(r"^## Exercises[ \t]*$", lambda m: f"{m.group(0)}\n\n{EXERCISES_NOTE}", text, flags=re.M)
