@@ -99,22 +99,24 @@ def panels(rows: int = 1, columns: int = 1, height: float = 3.2, **subplots):
 def smallest_text(figure) -> float:
     """The smallest font size, in points, of the visible text in ``figure``."""
     figure.draw_without_rendering()
+    frames = {}  # each axes' drawn area, computed once per axes rather than once per text
     sizes = [
         text.get_fontsize()
         for text in figure.findobj(matplotlib.text.Text)
-        if text.get_visible() and text.get_text().strip() and _drawn(text)
+        if text.get_visible() and text.get_text().strip() and _drawn(text, frames)
     ]
     return float(min(sizes)) if sizes else 0.0
 
 
-def _drawn(text) -> bool:
-    """Whether a tick label is inside its axis's view (Matplotlib keeps unused ones, not drawn)."""
+def _drawn(text, frames: dict) -> bool:
+    """Whether a tick label is inside its axes' drawn area (Matplotlib keeps unused tick labels,
+    not drawn); ``frames`` caches each axes' area."""
     axes = text.axes
     if axes is None or text.get_transform() == axes.transAxes:
         return True
-    box = text.get_window_extent()
-    frame = axes.get_tightbbox() if hasattr(axes, "get_tightbbox") else axes.bbox
-    return box.overlaps(frame)
+    if axes not in frames:
+        frames[axes] = axes.get_tightbbox()
+    return text.get_window_extent().overlaps(frames[axes])
 
 
 def figure_svg(figure) -> tuple:
