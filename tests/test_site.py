@@ -47,7 +47,8 @@ PLAYER_BUTTONS = ("first_frame", "previous_frame", "pause_animation", "play_anim
 def animation_player_gaps(page: str, frames: int = 2) -> list:
     """What `page` lacks of the JavaScript player that matplotlib's `Animation.to_jshtml()`
     writes (empty if nothing): the player's script, and for each player (keyed by the id
-    of its frame image) its slider, its buttons, its start-up, and `frames` PNG frames."""
+    of its frame image) its slider, its buttons, its start-up, and `frames` image frames
+    (PNG, matplotlib's default, or JPEG, what optlab.plots.animation_html embeds)."""
     gaps = []
     if "function Animation(" not in page or "Animation.prototype.anim_step_forward" not in page:
         gaps.append("the player's script (function Animation, anim_step_forward)")
@@ -64,9 +65,9 @@ def animation_player_gaps(page: str, frames: int = 2) -> list:
         if not script:
             gaps.append(f"player {key}: its start-up (new Animation(frames, img_id, ...))")
             continue
-        shown = len(re.findall(r'frames\[\d+\] = "data:image/png;base64,', script.group(1)))
+        shown = len(re.findall(r'frames\[\d+\] = "data:image/(?:png|jpeg);base64,', script.group(1)))
         if shown < frames:
-            gaps.append(f"player {key}: {shown} PNG frames, fewer than {frames}")
+            gaps.append(f"player {key}: {shown} image frames, fewer than {frames}")
     return gaps
 
 
@@ -90,14 +91,14 @@ def test_the_player_check_knows_a_player_from_the_word_animation():
     assert animation_player_gaps(page)
     assert animation_player_gaps(page.replace("<p>", "<p>anim_step_forward "))
     assert any("buttons" in gap for gap in animation_player_gaps(player.replace("play_animation()", "play()")))
-    assert any("PNG frames" in gap for gap in animation_player_gaps(player, frames=3))
-    # The chapter's own player (40 frames) is the test below; a still image is not a player.
+    assert any("image frames" in gap for gap in animation_player_gaps(player, frames=3))
+    # The chapter's own player (24 frames) is the test below; a still image is not a player.
     assert animation_player_gaps('<img src="data:image/png;base64,iVBORw0KGgo=">' + "animation " * 20)
 
 
 def test_chapter_one_page_carries_the_animation_player(site):
     page = (site / "chapters" / "01-gradient-descent.html").read_text()
-    assert page.count("data:image/png;base64") >= 20
+    assert page.count("data:image/jpeg;base64") >= 20
     gaps = animation_player_gaps(page, frames=20)
     assert not gaps, f"chapter 1's animation player is incomplete: {gaps}"
 

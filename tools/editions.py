@@ -111,16 +111,24 @@ def _chapters(root: pathlib.Path) -> list[pathlib.Path]:
     return [root / f"{name}.ipynb" for name in files if (root / f"{name}.ipynb").exists()]
 
 
-def exercise_numbers(root: pathlib.Path = ROOT) -> dict:
-    """``{label: number}`` for every exercise, numbered across the book as the website numbers them."""
+def _read_chapters(root: pathlib.Path) -> list:
+    """``[(stem, cells)]`` of every chapter, in the book's order, each notebook read once."""
+    return [(path.stem, json.loads(path.read_text())["cells"]) for path in _chapters(pathlib.Path(root))]
+
+
+def _exercise_numbers(chapters: list) -> dict:
     numbers = {}
-    for path in _chapters(pathlib.Path(root)):
-        nb = json.loads(path.read_text())
-        for cell in nb["cells"]:
+    for _, cells in chapters:
+        for cell in cells:
             if cell["cell_type"] == "markdown":
                 for _, label, _ in _EXERCISE.findall("".join(cell["source"])):
                     numbers[label] = len(numbers) + 1
     return numbers
+
+
+def exercise_numbers(root: pathlib.Path = ROOT) -> dict:
+    """``{label: number}`` for every exercise, numbered across the book as the website numbers them."""
+    return _exercise_numbers(_read_chapters(root))
 
 
 def figure_caption(cell: dict) -> tuple:
@@ -129,15 +137,19 @@ def figure_caption(cell: dict) -> tuple:
     return figure.get("name"), figure.get("caption")
 
 
-def figure_numbers(root: pathlib.Path = ROOT) -> dict:
-    """``{name: number}`` for every named figure, numbered across the book as the website numbers them."""
+def _figure_numbers(chapters: list) -> dict:
     numbers = {}
-    for path in _chapters(pathlib.Path(root)):
-        for cell in json.loads(path.read_text())["cells"]:
+    for _, cells in chapters:
+        for cell in cells:
             name, _ = figure_caption(cell)
             if cell["cell_type"] == "code" and name:
                 numbers[name] = len(numbers) + 1
     return numbers
+
+
+def figure_numbers(root: pathlib.Path = ROOT) -> dict:
+    """``{name: number}`` for every named figure, numbered across the book as the website numbers them."""
+    return _figure_numbers(_read_chapters(root))
 
 
 def glue_values(nb: dict) -> dict:
@@ -151,30 +163,31 @@ def glue_values(nb: dict) -> dict:
     return values
 
 
-def _targets(root: pathlib.Path) -> dict:
+def _targets(chapters: list) -> dict:
     """``{target: chapter stem}`` for every ``(target)=``, exercise label and figure name of the chapters."""
     found = {}
-    for path in _chapters(root):
-        for cell in json.loads(path.read_text())["cells"]:
+    for stem, cells in chapters:
+        for cell in cells:
             name, _ = figure_caption(cell)
             if name:
-                found[name] = path.stem
+                found[name] = stem
             if cell["cell_type"] == "markdown":
                 text = "".join(cell["source"])
                 names = _TARGET.findall(text) + [label for _, label, _ in _EXERCISE.findall(text)]
-                found.update({name: path.stem for name in names})
+                found.update({name: stem for name in names})
     return found
 
 
 class _Book:
-    """What converting any chapter needs to know about the whole course, read once:
-    site, exercise and figure numbers, targets."""
+    """What converting any chapter needs to know about the whole course, from one reading of
+    its chapters: site, exercise and figure numbers, targets."""
 
     def __init__(self, root: pathlib.Path):
+        chapters = _read_chapters(root)
         self.site = site_url(course.configured_url(root))
-        self.numbers = exercise_numbers(root)
-        self.figures = figure_numbers(root)
-        self.targets = _targets(root)
+        self.numbers = _exercise_numbers(chapters)
+        self.figures = _figure_numbers(chapters)
+        self.targets = _targets(chapters)
 
 
 class _Context:
@@ -356,7 +369,9 @@ class Solution:
         self.label, self.exercise, self.code = label, exercise, code
 
     def checked_function(self):
-        """``(name, check call)`` for the first ``checks.check_*`` call on a function the solution defines."""
+        """``(function, check)`` for the first ``checks.check_*`` call on a function the solution
+        defines: the function's definition, and the check statement preceded by the solution's
+        other top-level functions it calls (a helper that builds the reference optimizer, say)."""
         source = "\n\n".join(self.code)
         tree = ast.parse(source)
         defined = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -370,7 +385,15 @@ class Solution:
                     and isinstance(call.args[0], ast.Name)
                     and call.args[0].id in defined
                 ):
-                    return defined[call.args[0].id], ast.get_source_segment(source, statement)
+                    checked = call.args[0].id
+                    used = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
+                    helpers = [
+                        ast.get_source_segment(source, node)
+                        for name, node in defined.items()
+                        if name in used and name != checked
+                    ]
+                    check = "\n\n\n".join([*helpers, ast.get_source_segment(source, statement)])
+                    return defined[checked], check
         return None, None
 
     def stub(self) -> str:

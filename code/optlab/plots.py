@@ -25,18 +25,12 @@ from matplotlib.colors import LinearSegmentedColormap, LogNorm
 from matplotlib.patches import Rectangle
 
 from . import _validation
+from . import colors as _colors
 from . import landscapes as _landscapes
 from . import results as _results
 
-#: The course's colours, in order: Okabe & Ito's palette for colour-blind
-#: readers (blue, orange, bluish green, vermillion, reddish purple, sky blue,
-#: black). Every series also gets its own marker and line style
-#: (:func:`series`), so none is told apart by colour alone.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
-#: Markers that go with :data:`PALETTE`, so series differ in shape as well as colour.
-MARKERS = ("o", "s", "^", "D", "v", "P", "X")
-#: Line styles that go with :data:`PALETTE`.
-LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 2)))
+# The colours, markers and line styles of series (re-exported: plots.PALETTE).
+PALETTE, MARKERS, LINESTYLES = _colors.PALETTE, _colors.MARKERS, _colors.LINESTYLES
 
 #: The width of a figure in inches: the page's content column. Panels stack
 #: below each other (:func:`panels`) rather than side by side, so that on a
@@ -205,7 +199,11 @@ def plot_landscape(landscape, ax=None, levels: int = 20, resolution: int = 200, 
     gap = Z - landscape.min_value
     low = max(float(np.percentile(gap, 0.5)), 1e-3 * float(gap.max()), 1e-12)
     bounds = np.geomspace(low, float(gap.max()), levels)
-    ax.contourf(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), cmap=_BACKGROUND, rasterized=True)
+    # The filled contours go into the SVG as one raster image, not thousands of
+    # paths: everything drawn below zorder 0 is rasterized. (`rasterized=True`
+    # would do it on matplotlib 3.11, but Colab's 3.10 ignores it with a warning.)
+    ax.contourf(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), cmap=_BACKGROUND, zorder=-1)
+    ax.set_rasterization_zorder(0)
     if contour_lines:
         ax.contour(X, Y, np.clip(gap, low, None), levels=bounds, norm=LogNorm(), colors="0.45", linewidths=0.4)
     minima = np.asarray(landscape.minima)
