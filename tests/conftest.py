@@ -4,6 +4,7 @@
 non-interactive backend would keep the notebooks' figures from being displayed.
 test_plots.py selects Agg for itself.)"""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -27,6 +28,31 @@ COURSE_MODULES = {
     "test_course.py",
     "test_claims_in_chapters.py",
 }
+
+
+# --- the figures of a chapter, for tests/test_figures.py and tests/test_browser.py ---
+
+PLAYER = "_anim_img"  # the id of an animation player's frame (Matplotlib's to_jshtml)
+
+
+def _text(value):
+    return "".join(value) if isinstance(value, list) else value
+
+
+def figure_outputs(cell):
+    """The outputs of a code cell that are figures: images, and animation players."""
+    return [
+        output
+        for output in cell.get("outputs", [])
+        if any(mime.startswith("image/") for mime in output.get("data", {}))
+        or PLAYER in _text(output.get("data", {}).get("text/html", ""))
+    ]
+
+
+def figures(path):
+    """``[(cell index, cell, figure outputs)]`` for the cells of a chapter's notebook that show a figure."""
+    cells = json.loads(pathlib.Path(path).read_text())["cells"]
+    return [(i, c, figure_outputs(c)) for i, c in enumerate(cells) if c["cell_type"] == "code" and figure_outputs(c)]
 
 
 def pytest_collection_modifyitems(config, items):

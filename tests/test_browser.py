@@ -11,7 +11,6 @@ Chromium these tests are skipped, except under CI (CI=true), where that fails.
 """
 
 import gzip
-import json
 import os
 import pathlib
 import re
@@ -22,7 +21,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS, ROOT, figures
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -192,9 +191,9 @@ def figure_facts(path) -> dict:
     """``{figure name: (smallest text in pt, natural width in pt)}`` for a chapter's SVG figures,
     as optlab.plots recorded them in the outputs."""
     facts = {}
-    for cell in json.loads(path.read_text())["cells"]:
+    for _, cell, outputs in figures(path):
         name = cell["metadata"].get("mystnb", {}).get("figure", {}).get("name")
-        for output in cell.get("outputs", []):
+        for output in outputs:
             recorded = output.get("metadata", {}).get("image/svg+xml", {}).get("optlab")
             if name and recorded:
                 facts[name] = (recorded["smallest_text_pt"], recorded["width_pt"])

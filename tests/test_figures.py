@@ -14,12 +14,11 @@ import re
 import pytest
 
 import editions  # tools/editions.py
-from conftest import CHAPTERS
+from conftest import CHAPTERS, PLAYER, figures
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 NAME = re.compile(r"fig-[a-z0-9]+(-[a-z0-9]+)*")
 FILE_NAME = re.compile(r"\.(png|svg|jpe?g|gif)\b|^[0-9a-f]{16,}|_images/", re.I)
-PLAYER = "_anim_img"  # the id of an animation player's frame (Matplotlib's to_jshtml)
 
 
 def load(path):
@@ -28,22 +27,6 @@ def load(path):
 
 def text(value):
     return "".join(value) if isinstance(value, list) else value
-
-
-def figure_outputs(cell):
-    """The outputs of a code cell that are figures: images, and animation players."""
-    return [
-        output
-        for output in cell.get("outputs", [])
-        if any(mime.startswith("image/") for mime in output.get("data", {}))
-        or PLAYER in text(output.get("data", {}).get("text/html", ""))
-    ]
-
-
-def figures(path):
-    """``[(cell index, cell, figure outputs)]`` for the cells of a chapter that show a figure."""
-    cells = load(path)["cells"]
-    return [(i, c, figure_outputs(c)) for i, c in enumerate(cells) if c["cell_type"] == "code" and figure_outputs(c)]
 
 
 def described(cell):

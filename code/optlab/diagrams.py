@@ -23,6 +23,7 @@ import textwrap
 from dataclasses import dataclass
 
 from . import _validation
+from . import colors as _colors
 
 __all__ = ["VERDICT_COLORS", "Branch", "Question", "plot_branches", "plot_decisions", "plot_data_parallel"]
 
@@ -259,8 +260,7 @@ def plot_data_parallel(replicas: int = 4, ax=None):
     replicas = _validation.whole_number("replicas", replicas, minimum=1)
     if ax is None:
         _, ax = plt.subplots(figsize=(10 * _INCH, 0.3 + 0.75 * replicas))
-    # Okabe & Ito's colours (optlab.plots.PALETTE), one per replica
-    colors = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+    colors = _colors.PALETTE  # one colour per replica
     ax.set(xlim=(0, 10), ylim=(-0.1, replicas + 0.1))
     ax.axis("off")
 
