@@ -36,9 +36,34 @@ def test_the_reference_takes_the_first_step_worked_out_by_hand():
     assert on_a_bowl.shape == (5, 3) and np.allclose(on_a_bowl[1], 0.1 / 0.9)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_the_reference_in_half_precision_takes_the_step_keras_takes_on_half_precision_weights(dtype):
+    """Chapter 10 shows what half precision does to AdaBelief with the NumPy reference (TensorFlow's
+    float16 kernels log an error line on CPUs without AVX-512 FP16); the optimizer does the same."""
+    import ml_dtypes
+    import tensorflow as tf
+
+    g = np.array([0.0, 1.0, 0.0], np.float32)
+    w = keras.Variable(np.zeros(3, np.float32), dtype=dtype)
+    optimizer = adabelief.AdaBelief(learning_rate=0.1)
+    optimizer.build([w])
+    optimizer.apply_gradients([(tf.constant(g, dtype=dtype), w)])
+    keras_step = np.asarray(w.numpy(), np.float64)
+    half = np.float16 if dtype == "float16" else ml_dtypes.bfloat16
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reference = adabelief.adabelief_reference(g[None], np.zeros(3), learning_rate=0.1, dtype=half)
+    assert reference.dtype == np.dtype(half)
+    np.testing.assert_array_equal(reference[1].astype(np.float64), keras_step)  # NaN where Keras has NaN
+    if dtype == "float16":  # ε = 1e-16 is 0 in float16: 0/0 where the gradient is 0
+        assert np.isnan(keras_step[[0, 2]]).all() and keras_step[1] < 0
+    else:  # β₂ = 0.999 is 1 in bfloat16: 1 − β₂ᵗ = 0, and the step is 0
+        assert (keras_step == 0).all()
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [
+        ({"gradients": np.zeros((3, 3)), "start": np.zeros(3), "dtype": np.int32}, "dtype must be a floating"),
         ({"gradients": np.zeros((3, 2)), "start": np.zeros(3)}, "gradients must have shape"),
         ({"gradients": lambda w: w, "start": np.zeros(3)}, "steps is required"),
         ({"gradients": np.zeros((3, 3)), "start": np.zeros(3), "beta_2": 1.0}, "beta_2 must lie in"),

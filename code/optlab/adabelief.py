@@ -12,7 +12,7 @@ Chapter 10 ("Writing your own Keras optimizer") builds it step by step.
   Registered as ``"optlab>AdaBelief"`` for ``model.save`` / ``keras.models.load_model``.
 - :class:`LazyAdaBelief`: the same rule, but on a sparse gradient
   (``tf.IndexedSlices``, an ``Embedding``'s) it updates only the rows looked up.
-- :func:`adabelief_reference`: the rule in float32 NumPy, the reference the
+- :func:`adabelief_reference`: the rule in NumPy (float32, or a half precision), the reference the
   chapter and the tests compare the class with.
 - :func:`rows_moved`: which rows of a small embedding table an optimizer moves,
   step by step.
@@ -149,19 +149,23 @@ class LazyAdaBelief(AdaBelief):
 
 
 def adabelief_reference(
-    gradients, start, *, steps=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16
+    gradients, start, *, steps=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-16, dtype=np.float32
 ) -> np.ndarray:
-    r"""AdaBelief (the rule of :class:`AdaBelief`) in float32 NumPy, independent of Keras.
+    r"""AdaBelief (the rule of :class:`AdaBelief`) in NumPy, independent of Keras.
 
     ``gradients`` is either an array of the gradients of each step, shape
     ``(steps, *start.shape)``, or a function ``w -> g`` (then give ``steps``),
     for example ``lambda w: curvatures * w`` on a bowl. Returns the path,
-    ``steps + 1`` points from ``start``, float32, computed as
+    ``steps + 1`` points from ``start``, every number held in ``dtype``
+    (float32, as Keras computes; ``np.float16`` or ``ml_dtypes.bfloat16`` show
+    what half precision does to the rule), computed as
     :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`,
     :math:`s \leftarrow \beta_2 s + (1-\beta_2)(g-m)^2 + \epsilon`,
     :math:`w \leftarrow w - \eta\,\hat m/(\sqrt{\hat s} + \epsilon)`.
     """
-    f = np.float32
+    f = np.dtype(dtype).type
+    if np.dtype(dtype).kind != "V" and not np.issubdtype(np.dtype(dtype), np.floating):
+        raise ValueError(f"dtype must be a floating-point type (float32, float16, bfloat16); got {dtype!r}.")
     learning_rate = _validation.positive_number("learning_rate", learning_rate)
     b1 = f(_validation.in_interval("beta_1", beta_1, 0.0, 1.0))
     b2 = f(_validation.in_interval("beta_2", beta_2, 0.0, 1.0))

@@ -71,7 +71,7 @@ class Adam(ElementwiseOptimizer):
         self.assign_add(v, (ops.square(g) - v) * (1 - self.beta_2))  # v ← v + (1 − β₂)(g² − v)
         if self.amsgrad:
             v_max = self.velocity_maxima[i]
-            self.assign(v_max, ops.maximum(v_max, v))  # v̂ ← max(v̂, v)
+            self.assign(v_max, ops.maximum(v_max, v))  # v_max ← max(v_max, v)
             v = v_max
         self.assign_sub(variable, m * alpha / (ops.sqrt(v) + self.epsilon))  # w ← w − α_t m/(√v + ε̂)
 
