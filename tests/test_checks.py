@@ -102,6 +102,14 @@ def test_state_bytes_counts_four_bytes_per_slot_and_parameter(optimizer, slots):
     assert len(optimizers.state_variables(optimizer)) == slots * len(model.trainable_variables)
 
 
+def test_state_bytes_with_gradient_accumulation_counts_the_accumulators_not_the_step_counter():
+    # Keras's `iterations` is then a tensor computed from the counter variable, not the variable
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(5), keras.layers.Dense(3)])
+    optimizer = keras.optimizers.SGD(0.1, gradient_accumulation_steps=4)
+    optimizer.build(model.trainable_variables)
+    assert optimizers.state_bytes(optimizer) == 4 * model.count_params()
+
+
 def test_state_bytes_needs_a_built_optimizer():
     with pytest.raises(ValueError, match="build it first"):
         optimizers.state_bytes(keras.optimizers.Adam())

@@ -26,3 +26,17 @@ def test_a_missing_field_names_the_module_to_update_and_a_wrong_name_is_refused(
         _keras_internals.slots(object(), "momentums")
     with pytest.raises(ValueError, match="momentums"):
         _keras_internals.slots(keras.optimizers.Adam(), "moments")
+
+
+def test_the_step_counter_is_the_variable_that_counts_every_micro_batch():
+    variable = keras.Variable(np.zeros(2, np.float32))
+    optimizer = keras.optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    optimizer.build([variable])
+    for _ in range(3):
+        optimizer.apply_gradients([(np.ones(2, np.float32), variable)])
+    counter = _keras_internals.step_counter(optimizer)
+    assert counter.dtype == "int64" and int(counter.numpy()) == 3  # micro-batches
+    assert int(optimizer.iterations.numpy()) == 1  # accumulated steps: floor(3 / 2)
+    assert any(counter is v for v in optimizer.variables)
+    with pytest.raises(AttributeError, match="update optlab._keras_internals"):
+        _keras_internals.step_counter(object())

@@ -2,10 +2,14 @@
 
 Keras's optimizers keep their slot variables in private lists (``_momentums``,
 ``_velocities``) and the variables they update in ``_trainable_variables``;
-Keras offers no public accessor for them. Two things need them: a stacked copy
+Keras offers no public accessor for them. The step counter is ``_iterations``:
+with gradient accumulation, the public ``iterations`` is a tensor computed
+from it, not the variable. Three things need them: a stacked copy
 of Keras's LAMB that takes its norms per copy (:class:`optlab.tensorwise.StackedLamb`),
 and the average that schedule-free AdamW does not store
-(:func:`optlab.schedule_free.schedule_free_average`). They read them here, and
+(:func:`optlab.schedule_free.schedule_free_average`), and the optimizer's
+state without its counter (:func:`optlab.optimizers.state_variables`). They
+read them here, and
 ``tests/test_keras_internals.py`` fails, naming this module, as soon as a
 Keras release renames or reshapes a field.
 """
@@ -30,9 +34,15 @@ def trainable_variables(optimizer) -> list:
     return _read(optimizer, "_trainable_variables")
 
 
-def _read(optimizer, field: str) -> list:
+def step_counter(optimizer):
+    """The variable that counts a Keras optimizer's steps (every micro-batch, with gradient accumulation)."""
+    return _read(optimizer, "_iterations", as_list=False)
+
+
+def _read(optimizer, field: str, as_list: bool = True):
     try:
-        return list(getattr(optimizer, field))
+        value = getattr(optimizer, field)
+        return list(value) if as_list else value
     except AttributeError as error:
         raise AttributeError(
             f"{type(optimizer).__name__} has no {field}: Keras changed its optimizers' internals since "

@@ -238,7 +238,11 @@ def sweep(
     [(0.01, 0), (0.01, 1), (0.1, 0), (0.1, 1)]
     """
     started = time.perf_counter()
-    cls = stacking.elementwise_class(optimizer, "optlab.training.train_separately")
+    cls = stacking.elementwise_class(
+        optimizer,
+        "optlab.training.train_separately, or stacked with optlab.training.stacked_sweep "
+        "and the optimizer's per-copy version from optlab.tensorwise where there is one",
+    )
     sizes, batch_size, epochs, max_loss = _check_run(data, hidden, batch_size, epochs, max_loss)
     seeds = [_validation.whole_number("seed", seed, minimum=0) for seed in (list(seeds) if np.ndim(seeds) else [seeds])]
     if not seeds:

@@ -31,7 +31,7 @@ import math
 import keras
 import numpy as np
 
-from .. import _validation
+from .. import _keras_internals, _validation
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -171,10 +171,9 @@ def state_variables(optimizer) -> list:
         raise ValueError(
             "the optimizer has no state yet: build it first, e.g. optimizer.build(model.trainable_variables)."
         )
-    scalars = {
-        id(optimizer.iterations),
-        id(optimizer.learning_rate),
-    }  # the rate is the variable itself, unless a schedule
+    # The counter variable itself: with gradient accumulation, `iterations` is
+    # a tensor computed from it. The rate is the variable itself, unless a schedule.
+    scalars = {id(_keras_internals.step_counter(optimizer)), id(optimizer.learning_rate)}
     return [v for v in optimizer.variables if id(v) not in scalars]
 
 
