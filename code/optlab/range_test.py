@@ -1,4 +1,4 @@
-r"""The learning-rate range test (Smith, 2017, 2018): raise the rate step by step, watch the loss.
+r"""The learning-rate range test (Smith, 2017, 2018; fastai's finder): raise the rate step by step, watch the loss.
 
 - :class:`LRRangeTest` is the test as a Keras callback, and :func:`lr_range_test`
   runs it on a fresh MLP (:func:`optlab.training.train`); both return a
@@ -59,9 +59,10 @@ class LRRangeTest(keras.callbacks.Callback):
 
     Step k of ``steps`` trains with the learning rate
     :math:`\eta_k = \eta_\text{start}(\eta_\text{stop}/\eta_\text{start})^{k/(\text{steps}-1)}`
-    (``mode="exponential"``, the loss-based form of Smith (2018) and of the
-    fastai learning-rate finder) or the linear ramp between them (``"linear"``,
-    as in Smith (2017), who watched the accuracy), records the mini-batch loss,
+    (``mode="exponential"``, the fastai learning-rate finder's form, read from
+    the training loss) or the linear ramp between them (``"linear"``, as in
+    Smith (2017, 2018), who watched the accuracy and the validation loss),
+    records the mini-batch loss,
     smooths it with a bias-corrected moving average
     :math:`a_k = \beta a_{k-1} + (1-\beta)\ell_k`, :math:`s_k = a_k/(1-\beta^k)` (``smoothing`` = β),
     and stops early once the smoothed loss is NaN or exceeds ``stop_factor``
