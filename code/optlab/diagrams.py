@@ -261,7 +261,7 @@ def plot_data_parallel(replicas: int = 4, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(10 * _INCH, 0.3 + 0.75 * replicas))
     colors = _colors.PALETTE  # one colour per replica
-    ax.set(xlim=(0, 10), ylim=(-0.1, replicas + 0.1))
+    ax.set(xlim=(0, 10.3), ylim=(-0.1, replicas + 0.1))
     ax.axis("off")
 
     def box(x, y, w, h, text, color, alpha=0.25):
@@ -275,8 +275,9 @@ def plot_data_parallel(replicas: int = 4, ax=None):
         y = replicas - 1 - r + 0.15
         color = colors[r % len(colors)]
         box(0.05, y, 3.3, 0.7, f"B/{replicas} examples\n→ replica {r + 1} → g{r + 1}", color)
-        box(7.4, y, 2.5, 0.7, "same step\neverywhere", "0.8", alpha=0.5)
-        arrow(3.45, y + 0.35, 3.95, replicas / 2)
-        arrow(6.65, replicas / 2, 7.3, y + 0.35)
-    box(4.0, replicas / 2 - 0.5, 2.6, 1.0, "all-reduce\ng = g1+…+g" + str(replicas), "gold", alpha=0.5)
+        box(7.7, y, 2.5, 0.7, "same step\neverywhere", "0.8", alpha=0.5)
+        arrow(3.45, y + 0.35, 3.85, replicas / 2)
+        arrow(7.15, replicas / 2, 7.6, y + 0.35)
+    # wide enough that the sum fits inside with the arrowheads outside
+    box(4.0, replicas / 2 - 0.5, 3.0, 1.0, "all-reduce\ng = g1+…+g" + str(replicas), "gold", alpha=0.5)
     return ax
