@@ -94,6 +94,31 @@ def test_page_loads_offline_without_javascript_errors(opened, name):
     assert opened(name).problems == []
 
 
+@pytest.mark.parametrize("name", ["chapters/01-gradient-descent.html", "chapters/09-choosing.html"])
+def test_the_visible_menu_buttons_open_the_contents_on_a_phone(browser, site, name):
+    """The ☰ button opens the book's chapters, the other the page's sections (sidebar_toggles.js)."""
+    visit = Visit(browser, site, name, PHONE)  # its own page: the test opens and closes dialogs
+    try:
+        page = visit.page
+        for button, dialog, least in (
+            (".primary-toggle", "#pst-primary-sidebar-modal", len(CHAPTER_PAGES)),
+            (".secondary-toggle", "#pst-secondary-sidebar-modal", 3),
+        ):
+            visible = [b for b in page.query_selector_all(button) if b.is_visible()]
+            assert visible, f"no {button} button on a phone"
+            visible[0].click()
+            page.wait_for_timeout(300)
+            assert page.evaluate(f"document.querySelector('{dialog}').open"), f"{button} opened nothing"
+            links = [a for a in page.query_selector_all(f"{dialog} a") if a.is_visible()]
+            assert len(links) >= least, f"{button} shows {len(links)} links"
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(300)
+            assert not page.evaluate(f"document.querySelector('{dialog}').open"), f"{button}'s dialog stays open"
+        assert visit.problems == []
+    finally:
+        visit.close()
+
+
 @pytest.mark.parametrize("name", CHAPTER_PAGES)
 def test_math_is_typeset_without_tex_errors(opened, name):
     page = opened(name).page

@@ -115,3 +115,11 @@ def test_a_known_misfire_an_easy_first_batch_makes_a_later_normal_batch_look_lik
     fine_tuning = np.concatenate([[0.10], np.full(99, 0.2)])
     fine_tuning[50] = 0.29  # 2.9 × the first batch, yet an ordinary batch
     assert diagnosis.diagnose(history(fine_tuning, [0.2] * 10)).symptom == "diverged"
+
+
+def test_a_diagnosis_prints_as_a_paragraph_no_line_wider_than_72_columns():
+    evidence = "the training loss fell by 1.6% between epoch 6 (2.365) and epoch 10 (2.327)"
+    found = diagnosis.Diagnosis("plateau", evidence, "raise the learning rate, to an LR range test's suggestion")
+    lines = str(found).splitlines()
+    assert len(lines) > 1 and max(map(len, lines)) <= 72
+    assert " ".join(lines) == f"plateau: {evidence}. Try: raise the learning rate, to an LR range test's suggestion"

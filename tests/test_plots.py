@@ -112,6 +112,10 @@ def test_panels_stack_at_the_course_width_and_refuse_three_columns():
         plots.panels(1, 3)
     with pytest.raises(ValueError, match="rows"):
         plots.panels(0)
+    boxed, _ = plots.panels(width=plots.BOXED)
+    assert boxed.get_size_inches()[0] == plots.BOXED < plots.WIDTH
+    with pytest.raises(ValueError, match="width must lie in"):
+        plots.panels(width=plots.WIDTH + 1)  # wider than the page's column
 
 
 def test_figure_svg_records_its_natural_width_and_smallest_text_and_is_the_same_every_time(runs):

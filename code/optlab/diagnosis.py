@@ -13,6 +13,7 @@ that trains.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +49,8 @@ class Diagnosis:
     advice: str
 
     def __str__(self) -> str:
-        return f"{self.symptom}: {self.evidence}. Try: {self.advice}"
+        """The diagnosis as a paragraph wrapped at 72 columns: it prints legibly in a notebook and on a phone."""
+        return textwrap.fill(f"{self.symptom}: {self.evidence}. Try: {self.advice}", 72)
 
 
 def diagnose(

@@ -37,6 +37,10 @@ PALETTE, MARKERS, LINESTYLES = _colors.PALETTE, _colors.MARKERS, _colors.LINESTY
 #: 390-pixel phone screen a figure shrinks to about 0.75 of its size and its
 #: smallest text (:data:`SMALLEST_TEXT`) still reads at 9 CSS pixels or more.
 WIDTH = 5.0
+#: The width of a figure inside a box (an exercise's solution, a note): the
+#: box's padding narrows the column, so on a phone a :data:`WIDTH` figure
+#: would shrink below 9-pixel text; ``panels(..., width=BOXED)``.
+BOXED = 4.5
 #: The smallest font size, in points, that a course figure uses (tick labels, legends).
 SMALLEST_TEXT = 10.0
 
@@ -74,8 +78,9 @@ def series(i: int, markevery=0.1) -> dict:
     }
 
 
-def panels(rows: int = 1, columns: int = 1, height: float = 3.2, **subplots):
-    """A course figure of ``rows`` × ``columns`` panels, :data:`WIDTH` wide and ``height`` inches per row.
+def panels(rows: int = 1, columns: int = 1, height: float = 3.2, width: float = WIDTH, **subplots):
+    """A course figure of ``rows`` × ``columns`` panels, ``width`` inches wide (:data:`WIDTH`;
+    :data:`BOXED` inside an exercise's solution) and ``height`` inches per row.
 
     Give ``columns`` > 1 only to small panels that read at half the width
     (small multiples with few ticks); otherwise stack the panels in rows.
@@ -86,8 +91,9 @@ def panels(rows: int = 1, columns: int = 1, height: float = 3.2, **subplots):
     if columns > 2:
         raise ValueError(f"columns must be 1 or 2 (more do not read on a phone); got {columns}.")
     height = _validation.positive_number("height", height)
+    width = _validation.in_interval("width", width, 2.0, WIDTH, closed_high=True)
     subplots.setdefault("layout", "constrained")
-    return plt.subplots(rows, columns, figsize=(WIDTH, height * rows), **subplots)
+    return plt.subplots(rows, columns, figsize=(width, height * rows), **subplots)
 
 
 def smallest_text(figure) -> float:
