@@ -35,7 +35,8 @@ COURSE_MODULES = {
 PLAYER = "_anim_img"  # the id of an animation player's frame (Matplotlib's to_jshtml)
 
 
-def _text(value):
+def text(value):
+    """A notebook field as one string (nbformat stores text as a string or a list of lines)."""
     return "".join(value) if isinstance(value, list) else value
 
 
@@ -45,7 +46,7 @@ def figure_outputs(cell):
         output
         for output in cell.get("outputs", [])
         if any(mime.startswith("image/") for mime in output.get("data", {}))
-        or PLAYER in _text(output.get("data", {}).get("text/html", ""))
+        or PLAYER in text(output.get("data", {}).get("text/html", ""))
     ]
 
 

@@ -14,7 +14,7 @@ import re
 import pytest
 
 import editions  # tools/editions.py
-from conftest import CHAPTERS, PLAYER, figures
+from conftest import CHAPTERS, PLAYER, figures, text
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 NAME = re.compile(r"fig-[a-z0-9]+(-[a-z0-9]+)*")
@@ -23,10 +23,6 @@ FILE_NAME = re.compile(r"\.(png|svg|jpe?g|gif)\b|^[0-9a-f]{16,}|_images/", re.I)
 
 def load(path):
     return json.loads(path.read_text())
-
-
-def text(value):
-    return "".join(value) if isinstance(value, list) else value
 
 
 def described(cell):
