@@ -209,3 +209,33 @@ def test_rescaled_quadratic_is_the_same_problem_in_other_units(quadratic):
         quadratic.rescaled(100, 2.0)
     with pytest.raises(ValueError, match="factor must be positive"):
         quadratic.rescaled(0, 0.0)
+
+
+def test_stochastic_quadratic_without_rotation_is_the_same_problem_along_the_eigenvectors(quadratic):
+    aligned = benchmarks.stochastic_quadratic(rotate=False)
+    np.testing.assert_array_equal(aligned.hessian, np.diag(quadratic.eigenvalues))
+    np.testing.assert_array_equal(aligned.eigenvalues, quadratic.eigenvalues)
+    assert "axis-aligned" in aligned.name and "axis-aligned" not in quadratic.name
+    assert np.abs(quadratic.hessian - np.diag(np.diag(quadratic.hessian))).max() > 1  # rotated: far from diagonal
+    # R from Q = Rᵀ diag(λ) R, recovered by an eigendecomposition (up to the signs of its rows):
+    # θ' = Rθ must give the aligned problem every loss of the rotated one
+    order = np.argsort(quadratic.eigenvalues)
+    vectors = np.linalg.eigh(quadratic.hessian)[1]  # columns: eigenvectors of the sorted λ
+
+    def turn(theta):
+        aligned_theta = np.empty(100)
+        aligned_theta[order] = vectors.T @ theta
+        return aligned_theta
+
+    signs = np.sign(turn(quadratic.start)) * np.sign(aligned.start)
+    np.testing.assert_allclose(signs * turn(quadratic.start), aligned.start, atol=1e-8)  # the start is R·1
+    theta = np.random.default_rng(5).standard_normal(100)
+    for part in ("train", "test"):
+        assert aligned.floor(part) == pytest.approx(quadratic.floor(part), rel=1e-10)
+        assert aligned.loss(signs * turn(theta), part) == pytest.approx(quadratic.loss(theta, part), rel=1e-10)
+    assert abs(aligned.x_train.std() - 0.6) < 0.01  # the examples keep their distribution, N(0, 0.6² I)
+
+
+def test_stochastic_quadratic_rotate_must_be_a_bool():
+    with pytest.raises(TypeError, match="rotate"):
+        benchmarks.stochastic_quadratic(rotate="no")

@@ -220,3 +220,46 @@ def test_the_slope_has_the_same_gradient_everywhere(gradient):
 def test_the_slope_refuses_a_gradient_that_is_not_a_positive_number(gradient):
     with pytest.raises((ValueError, TypeError), match="gradient"):
         landscapes.slope(gradient)
+
+
+def hessian_at(landscape, point):
+    with tf.GradientTape() as outer:
+        w = tf.Variable(point, dtype=tf.float64)
+        with tf.GradientTape() as inner:
+            loss = landscape(w)
+        grad = inner.gradient(loss, w)
+    return outer.jacobian(grad, w).numpy()
+
+
+@pytest.mark.parametrize("angle", [0.0, 30.0, 45.0, -120.0])
+def test_rotated_quadratic_hessian_is_the_turned_diagonal_with_the_same_eigenvalues(angle):
+    bowl = landscapes.rotated_quadratic(condition_number=50, angle=angle)
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    # by hand: R diag(1, κ) Rᵀ with R = [[c, −s], [s, c]]
+    expected = np.array([[c * c + 50 * s * s, (1 - 50) * c * s], [(1 - 50) * c * s, s * s + 50 * c * c]])
+    np.testing.assert_allclose(hessian_at(bowl, [0.3, -0.7]), expected, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.eigvalsh(expected), sorted(bowl.curvatures), rtol=1e-12)
+    assert bowl([0.0, 0.0]) == 0.0 and bowl.min_value == 0.0
+
+
+def test_rotated_quadratic_start_is_the_turned_start_with_the_same_loss():
+    flat, turned = landscapes.quadratic(10), landscapes.rotated_quadratic(10, angle=90)
+    assert turned.start == pytest.approx((-1.0, -4.0))  # (−4, 1) turned a quarter anticlockwise
+    assert turned(turned.start) == pytest.approx(flat(flat.start))
+    at_zero = landscapes.rotated_quadratic(10, angle=0)
+    assert at_zero.start == flat.start and at_zero([1.5, -0.5]) == flat([1.5, -0.5])
+    x0, y0 = turned.start
+    assert turned.x_range[0] < x0 < turned.x_range[1] and turned.y_range[0] < y0 < turned.y_range[1]
+
+
+def test_rotated_quadratic_at_45_degrees_has_equal_diagonal_curvatures():
+    # the case in which rescaling x and y alone cannot help: diag(H) = ((1 + κ)/2, (1 + κ)/2)
+    h = hessian_at(landscapes.rotated_quadratic(condition_number=9, angle=45), [1.0, 2.0])
+    np.testing.assert_allclose(np.diag(h), [5.0, 5.0], atol=1e-12)
+    np.testing.assert_allclose(h[0, 1], -4.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [{"condition_number": 0.5}, {"angle": float("nan")}, {"angle": 400}, {"angle": "45"}])
+def test_rotated_quadratic_refuses_a_bad_condition_number_or_angle(bad):
+    with pytest.raises((ValueError, TypeError), match="condition_number|angle"):
+        landscapes.rotated_quadratic(**bad)

@@ -177,7 +177,7 @@ class StochasticQuadratic:
 
 
 def stochastic_quadratic(
-    dim: int = 100, n_train: int = 1000, n_test: int = 1000, noise: float = 0.6, seed: int = 42
+    dim: int = 100, n_train: int = 1000, n_test: int = 1000, noise: float = 0.6, seed: int = 42, rotate: bool = True
 ) -> StochasticQuadratic:
     r"""DeepOBS's ``quadratic_deep``, drawn with our own seeded generator.
 
@@ -188,7 +188,18 @@ def stochastic_quadratic(
     distribution). The examples are :math:`x \sim \mathcal N(0, \sigma^2 I)` with
     :math:`\sigma` = ``noise`` = 0.6, and :math:`\theta` starts at all ones. The
     numbers differ from DeepOBS's (another generator), the problem's shape does not.
+
+    ``rotate=False`` gives the same problem in the coordinates of :math:`Q`'s
+    eigenvectors, :math:`\theta' = R\theta`: the Hessian is :math:`\mathrm{diag}(\lambda)`
+    (:math:`R = I`), the examples are :math:`Rx` (the same distribution, since
+    :math:`\mathcal N(0, \sigma^2 I)` is rotation-invariant) and the start is :math:`R\mathbf 1`,
+    so every loss at :math:`R\theta` is the rotated problem's at :math:`\theta`. Each
+    coordinate is then its own 1-D quadratic, which a diagonal preconditioner
+    (Adagrad, RMSprop, Adam) can fit; gradient descent, whose update turns with
+    the problem, follows the turned path and sees the same losses.
     """
+    if not isinstance(rotate, (bool, np.bool_)):
+        raise TypeError(f"rotate must be True or False; got {rotate!r}.")
     dim = _validation.whole_number("dim", dim, minimum=10)
     n_train = _validation.whole_number("n_train", n_train, minimum=1)
     n_test = _validation.whole_number("n_test", n_test, minimum=1)
@@ -197,15 +208,27 @@ def stochastic_quadratic(
     large = dim // 10
     eigenvalues = np.concatenate([rng.uniform(0.0, 1.0, dim - large), rng.uniform(30.0, 60.0, large)])
     rotation = haar_rotation(dim, rng)
+    x_train = noise * rng.standard_normal((n_train, dim))
+    x_test = noise * rng.standard_normal((n_test, dim))
+    start = np.ones(dim)
+    if not rotate:  # θ' = Rθ: the same problem along Q's eigenvectors
+        return StochasticQuadratic(
+            name=f"stochastic quadratic ({dim}-D, axis-aligned)",
+            hessian=np.diag(eigenvalues),
+            eigenvalues=eigenvalues,
+            x_train=x_train @ rotation.T,
+            x_test=x_test @ rotation.T,
+            start=rotation @ start,
+        )
     hessian = rotation.T @ np.diag(eigenvalues) @ rotation
     hessian = 0.5 * (hessian + hessian.T)  # exactly symmetric
     return StochasticQuadratic(
         name=f"stochastic quadratic ({dim}-D)",
         hessian=hessian,
         eigenvalues=eigenvalues,
-        x_train=noise * rng.standard_normal((n_train, dim)),
-        x_test=noise * rng.standard_normal((n_test, dim)),
-        start=np.ones(dim),
+        x_train=x_train,
+        x_test=x_test,
+        start=start,
     )
 
 

@@ -108,6 +108,48 @@ def quadratic(condition_number: float = 10.0) -> Landscape:
     )
 
 
+def rotated_quadratic(condition_number: float = 10.0, angle: float = 45.0) -> Landscape:
+    r""":func:`quadratic`'s bowl turned by ``angle`` degrees (anticlockwise) about the origin.
+
+    With :math:`R` the rotation by :math:`\theta` and :math:`(u, v) = R^\top (x, y)`,
+    :math:`f(x, y) = \frac{1}{2} (u^2 + \kappa v^2)`: the Hessian is
+    :math:`R\,\mathrm{diag}(1, \kappa)\,R^\top`, with the same eigenvalues (``curvatures``)
+    as the unturned bowl, along the turned axes. The start is the unturned bowl's
+    start turned by :math:`\theta`, so every angle is the same problem in other
+    coordinates: at 0° it is :func:`quadratic`. At any angle other than a multiple
+    of 90° the Hessian is not diagonal, and a method that rescales x and y alone
+    (a diagonal preconditioner) cannot undo it.
+
+    >>> bowl = rotated_quadratic(condition_number=10, angle=90)
+    >>> round(bowl([1.0, 0.0]), 12), round(bowl([0.0, 1.0]), 12)   # the axes swapped
+    (5.0, 0.5)
+    """
+    unturned = quadratic(condition_number)
+    kappa = unturned.curvatures[1]
+    degrees = _validation.in_interval("angle", angle, -360.0, 360.0, closed_high=True)
+    theta = np.radians(degrees)
+    c, s = float(np.cos(theta)), float(np.sin(theta))
+
+    def f(x, y):
+        u, v = c * x + s * y, -s * x + c * y  # (u, v) = Rᵀ(x, y)
+        return 0.5 * (u * u + kappa * v * v)
+
+    x0, y0 = unturned.start
+    start = (c * x0 - s * y0, s * x0 + c * y0)  # R · start
+    reach = 1.25 * float(np.hypot(x0, y0))
+    return Landscape(
+        name="rotated_quadratic",
+        formula=rf"f = \frac{{1}}{{2}}(u^2 + {kappa:g}\,v^2),\ (u, v) = R_{{{degrees:g}^\circ}}^\top (x, y)",
+        fn=f,
+        minima=((0.0, 0.0),),
+        min_value=0.0,
+        start=start,
+        x_range=(-reach, reach),
+        y_range=(-reach, reach),
+        curvatures=(1.0, kappa),
+    )
+
+
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
     r"""Rosenbrock's banana valley :math:`f = (a - x)^2 + b\,(y - x^2)^2`.
 
