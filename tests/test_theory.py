@@ -192,3 +192,63 @@ def test_settled_step_outside_the_root_follows_pytorchs_rule():
 def test_settled_step_refuses_non_finite_gradients():
     with pytest.raises(ValueError, match="gradient must hold finite"):
         theory.rmsprop_settled_step([1.0, np.nan], 0.01, 1e-7)
+
+
+# --- heavy ball's noise floor ---------------------------------------------------------------------------
+
+
+def _stationary_loss_by_lyapunov(lr, mu, sigma, lam):
+    """E f on one direction from the stationary covariance P = A P Aᵀ + b bᵀ of the state (w, v),
+    with Keras's v ← μ v − η(λ w + σ ξ), w ← w + v, solved as a linear system in vec(P)."""
+    A = np.array([[1 - lr * lam, mu], [-lr * lam, mu]])
+    b = np.array([-lr * sigma, -lr * sigma])
+    vec_p = np.linalg.solve(np.eye(4) - np.kron(A, A), np.outer(b, b).ravel())
+    return 0.5 * lam * vec_p[0]
+
+
+@pytest.mark.parametrize("lr, mu", [(0.001, 0.9), (0.01, 0.5), (0.03, 0.669), (0.005, 0.0), (0.02, 0.97)])
+def test_momentum_noise_floor_equals_the_stationary_covariance_of_the_state(lr, mu):
+    curvatures = (1.0, 100.0)
+    expected = [_stationary_loss_by_lyapunov(lr, mu, 0.7, lam) for lam in curvatures]
+    floors = theory.momentum_noise_floor(lr, mu, 0.7, curvatures, per_direction=True)
+    np.testing.assert_allclose(floors, expected, rtol=1e-9)
+    assert theory.momentum_noise_floor(lr, mu, 0.7, curvatures) == pytest.approx(sum(expected), rel=1e-9)
+
+
+def test_momentum_noise_floor_without_momentum_is_the_sgd_floor():
+    from optlab import noise
+
+    for lr in (0.001, 0.01, 0.019):
+        assert theory.momentum_noise_floor(lr, 0.0, 2.0, (1.0, 100.0)) == pytest.approx(
+            noise.noise_floor(lr, 2.0, (1.0, 100.0)), rel=1e-12
+        )
+    # by hand: η = 0.01, σ = 1, λ = 100, μ = 0: 0.01 / (2 (2 − 1)) = 0.005
+    assert theory.momentum_noise_floor(0.01, 0.0, 1.0, (100.0,)) == pytest.approx(0.005, rel=1e-12)
+
+
+def test_momentum_noise_floor_agrees_with_a_long_simulation():
+    rng = np.random.default_rng(0)
+    lr, mu, sigma, lam = 0.001, 0.9, 1.0, np.array([1.0, 100.0])
+    w, v, total, count = np.zeros((2000, 2)), np.zeros((2000, 2)), np.zeros(2), 0
+    for k in range(3000):
+        v = mu * v - lr * (lam * w + sigma * rng.standard_normal(w.shape))
+        w = w + v
+        if k >= 1000:  # past the transient (the slow direction's time scale is ~50 steps)
+            total += 0.5 * lam * (w * w).mean(axis=0)
+            count += 1
+    measured = total / count
+    predicted = theory.momentum_noise_floor(lr, mu, sigma, lam, per_direction=True)
+    np.testing.assert_allclose(measured, predicted, rtol=0.05)
+    # gradient descent at the effective rate 0.01: the same floor along the valley, twice as high
+    # across it (0.01/(2·(2 − 1)) = 0.005 against 0.01/(2·(2 − 0.1/1.9)) ≈ 0.00257)
+    assert measured[0] == pytest.approx(0.01 / (2 * (2 - 0.01)), rel=0.05)
+    assert measured[1] < 0.6 * 0.005
+
+
+def test_momentum_noise_floor_refuses_settings_that_diverge():
+    with pytest.raises(ValueError, match="2\\(1 \\+ momentum\\)"):
+        theory.momentum_noise_floor(0.04, 0.9, 1.0, (1.0, 100.0))  # ηL = 4 > 3.8
+    with pytest.raises(ValueError, match="momentum"):
+        theory.momentum_noise_floor(0.01, 1.0, 1.0, (1.0, 100.0))
+    with pytest.raises(ValueError, match="gradient_noise"):
+        theory.momentum_noise_floor(0.01, 0.5, -1.0, (1.0, 100.0))

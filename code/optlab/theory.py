@@ -128,6 +128,46 @@ def momentum_rate(condition_number: float) -> float:
     return (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
 
 
+def momentum_noise_floor(
+    learning_rate: float, momentum: float, gradient_noise: float, curvatures, per_direction: bool = False
+):
+    r"""The loss above the minimum at which heavy-ball momentum hovers on a quadratic with noisy gradients.
+
+    With gradients :math:`\lambda_j w_j + \sigma\xi` (:math:`\xi` standard
+    normal), each coordinate of Keras's heavy ball follows the autoregressive
+    process :math:`w_{k+1} = (1 + \mu - \eta\lambda) w_k - \mu w_{k-1} - \eta\sigma\xi_k`,
+    whose variance settles at
+    :math:`\frac{1+\mu}{1-\mu}\,\frac{\eta^2\sigma^2}{\eta\lambda\,(2(1+\mu) - \eta\lambda)}`
+    (the stationary variance of an AR(2) process). The expected loss is then
+
+    .. math::
+
+        \mathbb E f - f^* = \sum_j \frac{\eta_\text{eff}\,\sigma^2}{2\,(2 - \eta\lambda_j/(1+\mu))},
+        \qquad \eta_\text{eff} = \frac{\eta}{1-\mu}:
+
+    gradient descent's floor (:func:`optlab.noise.noise_floor`, the case
+    :math:`\mu = 0`) at the effective rate :math:`\eta_\text{eff}`, except that the
+    curvature term is :math:`\eta\lambda/(1+\mu)` instead of :math:`\eta_\text{eff}\lambda`:
+    where :math:`\eta_\text{eff}\lambda \ll 1` the two floors agree, and in steep
+    directions heavy ball's is lower (Kidambi et al. 2018; Zhang et al. 2019).
+    Requires :math:`0 \le \mu < 1` and :math:`0 < \eta\lambda_j < 2(1 + \mu)`, heavy
+    ball's stability range. Returns the sum over directions, or one value per
+    curvature with ``per_direction=True``.
+    """
+    lr = _validation.positive_number("learning_rate", learning_rate)
+    mu = _validation.in_interval("momentum", momentum, 0.0, 1.0)
+    sigma = _validation.in_interval("gradient_noise", gradient_noise, 0.0, math.inf)
+    values = _validation.curvatures(curvatures)
+    if np.any(lr * values >= 2 * (1 + mu)):
+        raise ValueError(
+            f"learning_rate {lr} times the largest curvature {values.max():g} is >= 2(1 + momentum) = "
+            f"{2 * (1 + mu):g}: heavy ball diverges and there is no floor. "
+            f"Use learning_rate < {2 * (1 + mu) / values.max():.4g}."
+        )
+    floors = lr / (1 - mu) * sigma**2 / (2 * (2 - lr * values / (1 + mu)))
+    return floors if per_direction else float(np.sum(floors))
+
+
 # RMSprop (chapter 6) ---------------------------------------------------------
 #
 # Keras's RMSprop keeps v ← ρ v + (1 − ρ) g², an exponential moving average of
