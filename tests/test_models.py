@@ -68,3 +68,29 @@ def test_batch_order_visits_each_example_at_most_once_per_epoch():
     np.testing.assert_array_equal(order, models.batch_order(103, 10, 3, seed=1))
     with pytest.raises(ValueError, match="batch_size must be at most the 103"):
         models.batch_order(103, 200, 1, seed=1)
+
+
+def test_batch_order_with_replacement_draws_independent_uniform_indices():
+    order = models.batch_order(50, 5, epochs=400, seed=2, replace=True)
+    assert order.shape == (400, 10, 5) and order.dtype == np.int32
+    assert order.min() >= 0 and order.max() < 50
+    np.testing.assert_array_equal(order, models.batch_order(50, 5, 400, seed=2, replace=True))
+    # an epoch of 50 independent draws from 50 repeats some examples: the chance that
+    # all 50 differ is 50!/50**50 ~ 3e-21, so a permutation here means no replacement
+    assert all(len(np.unique(epoch)) < 50 for epoch in order)
+    # each example is missed by one epoch with probability (1 - 1/50)**50 = 0.3642
+    missed = np.mean([50 - len(np.unique(epoch)) for epoch in order]) / 50
+    assert abs(missed - (1 - 1 / 50) ** 50) < 0.01, missed
+    # every index equally likely: 20,000 draws, 400 expected per example (sd 20)
+    counts = np.bincount(order.ravel(), minlength=50)
+    assert counts.min() > 300 and counts.max() < 500, counts
+
+
+def test_batch_order_without_replacement_is_unchanged_by_the_option():
+    np.testing.assert_array_equal(
+        models.batch_order(103, 10, 3, seed=1, replace=False), models.batch_order(103, 10, 3, seed=1)
+    )
+    first = np.random.default_rng(1).permutation(103)[:100].reshape(10, 10)
+    np.testing.assert_array_equal(models.batch_order(103, 10, 1, seed=1)[0], first)
+    with pytest.raises(TypeError, match="replace must be True"):
+        models.batch_order(103, 10, 1, seed=1, replace="yes")

@@ -7,7 +7,8 @@ r"""The models the course trains: multilayer perceptrons, one or many stacked co
   every weight of a :class:`StackedDense` layer carries a leading *copy* axis,
   so one optimizer step updates all copies at once (:mod:`optlab.stacking`).
 - :func:`batch_order` draws each epoch's mini-batches from a seed, so that a
-  run alone and its stacked copy see the same batches.
+  run alone and its stacked copy see the same batches (reshuffled each epoch,
+  or drawn with replacement).
 - :class:`BatchLoss` is the loss of the latest mini-batch as a Keras metric
   (Keras's ``loss`` log is a running mean).
 - :func:`one_step` takes one step of an optimizer on a fresh MLP, to look at
@@ -100,20 +101,33 @@ def stacked_mlp(layer_sizes, seeds) -> keras.Sequential:
     return model
 
 
-def batch_order(n_examples: int, batch_size: int, epochs: int, seed: int) -> np.ndarray:
+def batch_order(n_examples: int, batch_size: int, epochs: int, seed: int, replace: bool = False) -> np.ndarray:
     """Indices of the examples in each mini-batch: shape ``(epochs, steps, batch_size)``.
 
-    Every epoch is a fresh permutation drawn from ``seed``; the last
-    ``n_examples % batch_size`` examples of each permutation are left out, so
-    that all steps have the same batch size (pick a divisor to use them all).
+    By default (*random reshuffling*, what ``tf.data``'s ``shuffle`` and
+    Keras's ``fit`` do) every epoch is a fresh permutation drawn from ``seed``;
+    the last ``n_examples % batch_size`` examples of each permutation are left
+    out, so that all steps have the same batch size (pick a divisor to use
+    them all). With ``replace=True`` every index is drawn independently and
+    uniformly from ``range(n_examples)``, the textbook model of SGD: an
+    "epoch" is then ``n_examples // batch_size`` such batches, in which an
+    example may appear several times or not at all (each is missed with
+    probability :math:`(1 - 1/n)^{n} \approx 1/e` when the epoch draws about
+    :math:`n` indices).
     """
     n_examples = _validation.whole_number("n_examples", n_examples, minimum=1)
     batch_size = _validation.whole_number("batch_size", batch_size, minimum=1)
     epochs = _validation.whole_number("epochs", epochs, minimum=1)
+    if not isinstance(replace, (bool, np.bool_)):
+        raise TypeError(
+            f"replace must be True (independent draws) or False (a fresh permutation each epoch); got {replace!r}."
+        )
     if batch_size > n_examples:
         raise ValueError(f"batch_size must be at most the {n_examples} training examples; got {batch_size}.")
     steps = n_examples // batch_size
     rng = np.random.default_rng(_seed(seed))
+    if replace:
+        return rng.integers(0, n_examples, size=(epochs, steps, batch_size)).astype(np.int32)
     orders = [rng.permutation(n_examples)[: steps * batch_size] for _ in range(epochs)]
     return np.stack(orders).reshape(epochs, steps, batch_size).astype(np.int32)
 

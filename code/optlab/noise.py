@@ -25,7 +25,7 @@ law and what it means for the cost of SGD.
   once (``tf.vectorized_map`` over single-example gradients);
   :func:`batch_gradient` computes :math:`g` the ordinary way, to check them against.
 - :func:`gradient_statistics` gives :math:`g`, :math:`\operatorname{tr}\Sigma` and the
-  gradient noise scale :math:`\operatorname{tr}\Sigma / \lVert g \rVert^2`.
+  simple noise scale :math:`B_\text{simple} = \operatorname{tr}\Sigma / \lVert g \rVert^2`.
 - :func:`minibatch_variance` measures :math:`\mathbb E \lVert g_\mathcal{B} - g \rVert^2`
   by drawing batches; :func:`predicted_minibatch_variance` is the formula above.
 - :func:`noise_floor` is what the noise costs in the end: the loss at which SGD
@@ -169,13 +169,18 @@ class GradientStatistics:
 
     @property
     def noise_scale(self) -> float:
-        r"""The gradient noise scale :math:`B_\text{noise} = \operatorname{tr}\Sigma / \lVert g \rVert^2`.
+        r"""The simple noise scale :math:`B_\text{simple} = \operatorname{tr}\Sigma / \lVert g \rVert^2`.
 
         The batch size at which the noise :math:`\operatorname{tr}\Sigma / B` of a
         mini-batch gradient equals the signal :math:`\lVert g \rVert^2`
-        (McCandlish, Kaplan, Amodei et al., 2018, their :math:`B_\text{simple}`): well
-        below it, doubling :math:`B` nearly halves the noise that limits progress;
-        well above it, a larger batch mostly repeats what a smaller one knew.
+        (McCandlish, Kaplan, Amodei et al., 2018). It stands in for their
+        :math:`B_\text{noise} = \operatorname{tr}(H\Sigma) / (g^\top H g)`, which
+        weighs the noise by the Hessian :math:`H` and sets the best SGD rate
+        :math:`\epsilon_\text{opt}(B) = \epsilon_\text{max} / (1 + B_\text{noise}/B)`;
+        the two are equal when :math:`H` is a multiple of the identity, and
+        otherwise differ by a factor the conditioning sets. Well below it,
+        doubling :math:`B` nearly halves the steps to a given loss; well above
+        it, a larger batch mostly repeats what a smaller one knew.
         """
         return self.trace_covariance / self.squared_norm
 
