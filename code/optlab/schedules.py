@@ -6,6 +6,10 @@ r"""Learning-rate schedules the chapters use, as Keras schedules, and their rate
   :math:`\eta_t = \eta_0\,\tfrac{B}{B_0}` after warm-up, rising linearly from
   :math:`\eta_0` over the first ``warmup_steps`` steps; the class is the Keras
   schedule, the function the same rule for one step.
+- :class:`WarmupStableDecay` and :class:`LinearDecay`: a linear warm-up, a
+  constant stretch, then a decay to 0 over the last steps (warm-up–stable–decay,
+  Hägele et al. 2024; Hu et al. 2024), and its special case that decays
+  linearly to 0 over every step after the warm-up.
 - :func:`rates`: any schedule's rate at steps 0 .. steps − 1, computed in one
   traced loop (what :func:`optlab.plots.plot_schedules` draws).
 """
@@ -18,7 +22,7 @@ from keras import ops
 
 from . import _validation, stacking
 
-__all__ = ["warmup_cosine", "LinearScaling", "scaled_learning_rate", "rates"]
+__all__ = ["warmup_cosine", "WarmupStableDecay", "LinearDecay", "LinearScaling", "scaled_learning_rate", "rates"]
 
 
 def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
@@ -41,6 +45,95 @@ def warmup_cosine(peak: float, warmup_steps: int, total_steps: int):
     return keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=total_steps - warmup_steps, warmup_target=peak, warmup_steps=warmup_steps
     )
+
+
+#: The shapes of :class:`WarmupStableDecay`'s final decay, as functions of the fraction ``x`` of it done.
+DECAY_SHAPES = ("linear", "1-sqrt")
+
+
+@keras.saving.register_keras_serializable(package="optlab")
+class WarmupStableDecay(keras.optimizers.schedules.LearningRateSchedule):
+    r"""Warm-up–stable–decay (WSD): a linear warm-up, a constant stretch, a decay to 0.
+
+    With :math:`w` = ``warmup_steps``, :math:`d` = ``decay_steps`` and
+    :math:`T` = ``total_steps``, the rate at step :math:`t` is
+
+    .. math::
+        \eta_t = \begin{cases}
+        \text{peak}\cdot t/w & t < w,\\
+        \text{peak} & w \le t < T - d,\\
+        \text{peak}\cdot s\bigl((t - (T-d))/d\bigr) & T - d \le t < T,\\
+        0 & t \ge T,
+        \end{cases}
+
+    with :math:`s(x) = 1 - x` (``shape="linear"``) or :math:`1 - \sqrt{x}`
+    (``"1-sqrt"``, the cool-down Hägele et al. found best). ``decay_steps=0``
+    gives warm-up then a constant rate; ``warmup_steps=0`` starts at the peak.
+    Hägele et al. (2024), "Scaling laws and compute-optimal training beyond
+    fixed training durations", NeurIPS 2024; Hu et al. (2024), MiniCPM.
+
+    >>> rates(WarmupStableDecay(1.0, total_steps=8, warmup_steps=2, decay_steps=4), 9).tolist()
+    [0.0, 0.5, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    """
+
+    def __init__(self, peak, total_steps, warmup_steps=0, decay_steps=0, shape="linear"):
+        self.peak = _validation.positive_number("peak", peak)
+        self.total_steps = _validation.whole_number("total_steps", total_steps, minimum=1)
+        self.warmup_steps = _validation.whole_number("warmup_steps", warmup_steps, minimum=0)
+        self.decay_steps = _validation.whole_number("decay_steps", decay_steps, minimum=0)
+        self.shape = _validation.choose("shape", shape, DECAY_SHAPES)
+        if self.warmup_steps + self.decay_steps > self.total_steps:
+            raise ValueError(
+                f"warmup_steps + decay_steps ({self.warmup_steps} + {self.decay_steps}) must not exceed "
+                f"total_steps ({self.total_steps}): the warm-up and the decay would overlap."
+            )
+
+    def __call__(self, step):
+        t = ops.cast(step, "float32")
+        peak = ops.convert_to_tensor(self.peak, "float32")
+        rate = peak
+        if self.warmup_steps:
+            rate = ops.where(t < self.warmup_steps, peak * t / self.warmup_steps, rate)
+        start = float(self.total_steps - self.decay_steps)
+        if self.decay_steps:
+            done = ops.clip((t - start) / self.decay_steps, 0.0, 1.0)  # the fraction of the decay done
+            left = 1.0 - done if self.shape == "linear" else 1.0 - ops.sqrt(done)
+            rate = ops.where(t >= start, peak * left, rate)
+        return ops.where(t >= self.total_steps, ops.zeros_like(rate), rate)
+
+    def get_config(self):
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "decay_steps": self.decay_steps,
+            "shape": self.shape,
+        }
+
+
+@keras.saving.register_keras_serializable(package="optlab")
+class LinearDecay(WarmupStableDecay):
+    r"""A linear warm-up over ``warmup_steps``, then a straight line from the peak to 0 at ``total_steps``.
+
+    :math:`\eta_t = \text{peak}\cdot(T - t)/(T - w)` for :math:`w \le t < T`:
+    :class:`WarmupStableDecay` with no stable stretch.
+
+    >>> rates(LinearDecay(1.0, total_steps=4), 5).tolist()
+    [1.0, 0.75, 0.5, 0.25, 0.0]
+    """
+
+    def __init__(self, peak, total_steps, warmup_steps=0):
+        total_steps = _validation.whole_number("total_steps", total_steps, minimum=1)
+        warmup_steps = _validation.whole_number("warmup_steps", warmup_steps, minimum=0)
+        if warmup_steps >= total_steps:
+            raise ValueError(
+                f"total_steps ({total_steps}) must exceed warmup_steps ({warmup_steps}): "
+                f"the decay needs at least one step."
+            )
+        super().__init__(peak, total_steps, warmup_steps=warmup_steps, decay_steps=total_steps - warmup_steps)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
 def scaled_learning_rate(base_rate: float, base_batch: int, batch: int, step: int, warmup_steps: int) -> float:
