@@ -16,6 +16,9 @@ NumPy only (no TensorFlow):
 Rules, models and problems (Keras):
 - :mod:`optlab.optimizers`   SGD, Adagrad, RMSprop, Adam, AdamW, Nadam, Adamax and Lion from scratch, matching Keras
 - :mod:`optlab.adabelief`    AdaBelief and its lazy variant, an optimizer Keras does not ship
+- :mod:`optlab.full_matrix`  full-matrix Adagrad (a d × d matrix per variable, O(d²) memory), refusing large variables
+- :mod:`optlab.radam`        RAdam (Liu et al., 2020), an optimizer Keras 3 does not ship, and its rectification
+- :mod:`optlab.shampoo`      Shampoo and SOAP (and stacked copies), optimizers Keras does not ship, checked against the authors' code
 - :mod:`optlab.tensorwise`   Keras's Muon, Adafactor, LAMB and schedule-free AdamW for stacked copies
 - :mod:`optlab.schedule_free` schedule-free AdamW's average, and the method in NumPy
 - :mod:`optlab.models`       MLPs, one or many stacked copies, seeded weights and mini-batches
@@ -29,7 +32,9 @@ The engine:
 Experiments:
 - :mod:`optlab.trajectories` optimizers on a landscape, many runs in one compiled loop
 - :mod:`optlab.training`     seeded training runs, sweeps of many runs at once
-- :mod:`optlab.schedules`    learning-rate schedules (warm-up and cosine, linear scaling) and their rates
+- :mod:`optlab.schedules`    learning-rate schedules (warm-up and cosine, warm-up–stable–decay, linear decay, linear scaling) and their rates
+- :mod:`optlab.sanity`       sanity checks: initial loss, one-batch overfitting, update-to-weight ratios
+- :mod:`optlab.sharpness`    the sharpness (top Hessian eigenvalue) by power iteration, and full-batch descent that records it
 - :mod:`optlab.range_test`   the learning-rate range test
 - :mod:`optlab.large_batch`  the best rate at several batch sizes, against the linear scaling rule
 - :mod:`optlab.distributed`  data parallelism on one machine, compared with one device
