@@ -38,7 +38,7 @@ def test_the_reference_takes_the_first_step_worked_out_by_hand():
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_the_reference_in_half_precision_takes_the_step_keras_takes_on_half_precision_weights(dtype):
-    """Chapter 10 shows what half precision does to AdaBelief with the NumPy reference (TensorFlow's
+    """Chapter 11 shows what half precision does to AdaBelief with the NumPy reference (TensorFlow's
     float16 kernels log an error line on CPUs without AVX-512 FP16); the optimizer does the same."""
     import ml_dtypes
     import tensorflow as tf

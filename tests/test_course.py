@@ -164,7 +164,7 @@ def set_up_namespace(nb) -> dict:
     """The names a chapter's set-up cell imports, as a fresh namespace.
 
     Only the imports run: the cell's other statements configure the kernel
-    (chapter 11 splits the CPU into logical devices, which TensorFlow refuses
+    (chapter 12 splits the CPU into logical devices, which TensorFlow refuses
     once this test process has used it).
     """
     cell = next(cell for cell in nb.cells if cell.cell_type == "code" and "set_random_seed" in cell.source)

@@ -148,7 +148,7 @@ def test_stacked_lamb_sweep_follows_a_keras_lamb_run():
 
 
 def test_without_keras_schedule_free_optlab_imports_and_the_stand_in_says_what_is_missing():
-    # Colab's Keras 3.13.2 has no ScheduleFreeAdamW: optlab must still import (chapter 11 needs
+    # Colab's Keras 3.13.2 has no ScheduleFreeAdamW: optlab must still import (chapter 12 needs
     # tensorwise), and only the schedule-free class refuses, saying which Keras it needs.
     import subprocess
     import sys

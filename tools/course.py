@@ -178,7 +178,7 @@ SETUP_KERAS = """\
 """
 # chapter stem: (the oldest Keras it runs on, why)
 NEEDS_KERAS = {
-    "12-beyond-adam": ((3, 15), "ScheduleFreeAdamW arrived in Keras 3.14, MultiOptimizer in 3.15"),
+    "13-beyond-adam": ((3, 15), "ScheduleFreeAdamW arrived in Keras 3.14, MultiOptimizer in 3.15"),
 }
 
 

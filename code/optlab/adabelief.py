@@ -1,6 +1,6 @@
 r"""An optimizer that Keras does not ship, written as a Keras optimizer: AdaBelief.
 
-Chapter 10 ("Writing your own Keras optimizer") builds it step by step.
+Chapter 11 ("Writing your own Keras optimizer") builds it step by step.
 
 - :class:`AdaBelief`: the rule of Zhuang et al. (2020). It subclasses
   :class:`optlab.optimizers.ElementwiseOptimizer` like the course's other

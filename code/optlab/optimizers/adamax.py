@@ -1,4 +1,4 @@
-"""Adamax (chapter 12), as ``keras.optimizers.Adamax`` computes it."""
+"""Adamax (chapter 13), as ``keras.optimizers.Adamax`` computes it."""
 
 from __future__ import annotations
 

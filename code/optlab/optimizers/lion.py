@@ -1,4 +1,4 @@
-"""Lion (chapter 12), as ``keras.optimizers.Lion`` computes it."""
+"""Lion (chapter 13), as ``keras.optimizers.Lion`` computes it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nadam (chapter 12), as ``keras.optimizers.Nadam`` computes it."""
+"""Nadam (chapter 13), as ``keras.optimizers.Nadam`` computes it."""
 
 from __future__ import annotations
 
