@@ -144,3 +144,19 @@ def test_mlp_sharpness_measures_each_mlp_as_if_alone():
     np.testing.assert_allclose(together, alone, rtol=1e-3)
     with pytest.raises(ValueError, match="shapes of an MLP"):
         sharpness.mlp_sharpness([mlps[0].get_weights()[:2]], x, y, layer_sizes=sizes)
+
+
+def test_converged_measurements_during_training_match_a_cold_power_iteration_at_the_end():
+    # enough warm-started iterations per measurement: the last one, taken at the final weights, is the
+    # sharpness that many cold iterations find there (too few would read it low)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 50)
+
+    def loss(y_true, logits):
+        return keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True)
+
+    model = models.mlp((4, 8, 3), 0)
+    (run,) = sharpness.gradient_descent(model, loss, x, y, 0.5, steps=20, every=10, iterations=50, refine=100)
+    at_end = sharpness.sharpness(model, loss, x, y, iterations=500)
+    assert run.epochs["sharpness"][-1] == pytest.approx(at_end, rel=1e-3)
