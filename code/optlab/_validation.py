@@ -111,3 +111,11 @@ def curvatures(values) -> np.ndarray:
     if array.size == 0 or not np.all(np.isfinite(array)) or np.any(array <= 0):
         raise ValueError(f"curvatures must be positive, finite numbers; got {array.tolist()}.")
     return array
+
+
+def per_copy_rates(rates, dtype=np.float32) -> np.ndarray:
+    """Learning rates of stacked copies, one per copy: a non-empty flat array of positive, finite numbers."""
+    array = np.asarray(rates, dtype).ravel()
+    if not array.size or not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"rates must be one or more positive learning rates (one per copy); got {array}.")
+    return array

@@ -546,9 +546,7 @@ class _PerCopy:
     stacked = True
 
     def __init__(self, rates, **kwargs):
-        rates = np.asarray(rates, np.float64).ravel()
-        if not rates.size or not np.all(np.isfinite(rates)) or np.any(rates <= 0):
-            raise ValueError(f"rates must be one or more positive learning rates (one per copy); got {rates}.")
+        rates = _validation.per_copy_rates(rates, np.float64)
         if "learning_rate" in kwargs:
             raise TypeError(
                 f"{type(self).__name__} takes its learning rates as `rates` (one per copy), not learning_rate."

@@ -18,10 +18,9 @@ against.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
-from . import _keras_internals
+from . import _keras_internals, _validation
 
 __all__ = ["StackedMuon", "StackedAdafactor", "StackedScheduleFreeAdamW", "StackedLamb"]
 
@@ -36,9 +35,7 @@ class _PerCopyRates:
     """
 
     def __init__(self, rates, **kwargs):
-        rates = np.asarray(rates, np.float32).ravel()
-        if not rates.size or not np.all(np.isfinite(rates)) or np.any(rates <= 0):
-            raise ValueError(f"rates must be one or more positive learning rates (one per copy); got {rates}.")
+        rates = _validation.per_copy_rates(rates)
         super().__init__(learning_rate=1.0, **kwargs)
         for name in ("weight_decay", "adam_weight_decay"):
             if getattr(self, name, None):
@@ -136,9 +133,7 @@ class StackedLamb(keras.optimizers.Lamb):
     """
 
     def __init__(self, rates, **kwargs):
-        rates = np.asarray(rates, np.float32).ravel()
-        if not rates.size or not np.all(np.isfinite(rates)) or np.any(rates <= 0):
-            raise ValueError(f"rates must be one or more positive learning rates (one per copy); got {rates}.")
+        rates = _validation.per_copy_rates(rates)
         super().__init__(learning_rate=1.0, **kwargs)
         self.rates = rates
 
