@@ -175,9 +175,10 @@ class Shampoo(_Factored):
     ``AdamPreconditionerConfig(grafting_beta_2, grafting_epsilon)`` (or the RMSprop or AdaGrad one),
     ``weight_decay`` (decoupled), the default eigendecomposition root, and
     ``distributed_config=SingleDeviceDistributedConfig(target_parameter_dimensionality=math.inf)``;
-    by default Distributed Shampoo instead flattens a matrix of at most
-    ``max_preconditioner_dim`` entries into a vector with one factor, and cuts
-    larger ones into blocks. Here an axis longer than
+    by default Distributed Shampoo instead merges a matrix's axes while their
+    product is at most ``max_preconditioner_dim`` (a matrix of at most that
+    many entries becomes a vector with one factor), and cuts into blocks only
+    an axis longer than ``max_preconditioner_dim``. Here an axis longer than
     ``max_preconditioner_dim`` gets no factor (identity on that side), and a
     bias longer than it gets the diagonal of the rule,
     :math:`\bar g\,(v/(1-\beta_2^t) + \epsilon)^{-1/2}` with
