@@ -233,7 +233,7 @@ def gradient_descent(
     steps: int,
     every: int = 10,
     iterations: int = 20,
-    refine: int = 3,
+    refine: int = 20,
     seed: int = 0,
     max_loss: float = _results.DEFAULT_MAX_LOSS,
     xla: bool = False,
@@ -255,7 +255,7 @@ def gradient_descent(
             the previous measurement's vector (the top eigenvector moves little
             in ``every`` steps). Too few undershoot the sharpness, the weights
             having moved since the last measurement: in chapter 2's MLPs, 2 read it
-            5 to 15% low, and about 20 converge.
+            5 to 15% low, and 20 (the default) come within a few per cent.
         max_loss: the divergence rule's bound (:func:`optlab.results.divergence_step`).
         xla: compile the loop with XLA.
 
@@ -353,7 +353,7 @@ def sweep(
     loss=None,
     every: int = 10,
     iterations: int = 20,
-    refine: int = 3,
+    refine: int = 20,
     xla: bool = False,
 ) -> list:
     """:func:`gradient_descent` on MLPs (:func:`optlab.models.mlp`) at every learning rate and seed, all at once.
