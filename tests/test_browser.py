@@ -11,6 +11,7 @@ Chromium these tests are skipped, except under CI (CI=true), where that fails.
 """
 
 import gzip
+import json
 import os
 import pathlib
 import re
@@ -322,3 +323,253 @@ def test_every_icon_draws_from_the_themes_own_font(opened, name):
     blank = [c for c, content, font, width in icons if content in ("none", "normal", '""') or width == 0]
     assert blank == [], f"icons that draw nothing: {blank}"
     assert all("Font Awesome" in font for _, _, font, _ in icons)
+
+
+# --- the explorers (optlab.explorers): drawn in the browser, equal to optlab -----------------------------
+
+EXPLORER = re.compile(r'<div class="optlab-explorer" data-explorer="([a-z0-9-]+)">')
+ITEM = re.compile(r'<script type="application/json" data-explorer-item="([a-z0-9-]+)">(.*?)</script>', re.S)
+EXPLORER_BUDGET = 300_000  # bytes of an explorer's own data, compressed as a static host serves it
+
+
+def saved_explorers(path) -> dict:
+    """``{name: Bokeh JSON item}`` of the explorers in a chapter's saved outputs."""
+    found = {}
+    for cell in json.loads(pathlib.Path(path).read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            html = "".join(output.get("data", {}).get("text/html", ""))
+            for name, item in ITEM.findall(html):
+                found[name] = json.loads(item.replace("<\\/", "</"))
+    return found
+
+
+def explorer_config(item: dict, name: str) -> dict:
+    """The explorer's configuration, as explorer.js reads it: the ``config`` argument of its callback."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("name") == "CustomJS" and node.get("attributes", {}).get("name") == f"{name}:update":
+                return node["attributes"]["args"]
+            for value in node.values():
+                if (found := walk(value)) is not None:
+                    return found
+        elif isinstance(node, list):
+            for value in node:
+                if (found := walk(value)) is not None:
+                    return found
+        return None
+
+    args = walk(item)
+    entries = args["entries"] if isinstance(args, dict) and "entries" in args else args.items()
+    return json.loads(dict(entries)["config"])
+
+
+EXPLORERS = [(path, name) for path in NOTEBOOKS for name in saved_explorers(path)]
+EXPLORER_CHAPTERS = ["01", "02", "04", "05", "06", "07", "08", "13"]
+
+# What the page's widgets hold, read through Bokeh's own models (not through explorer.js).
+READ_STATE = """name => {
+  const doc = Bokeh.documents.find(d => d.get_model_by_name(name + ':update'));
+  const model = key => doc.get_model_by_name(name + ':' + key);
+  const controls = {};
+  for (const key of JSON.parse(model('update').args.get ? model('update').args.get('config')
+                               : model('update').args.config).control_names) {
+    const m = model(key);
+    controls[key] = 'active' in m && typeof m.active === 'boolean' ? m.active : m.value;
+  }
+  const runs = [];
+  for (let i = 0; model('path:' + i); i++) {
+    const d = model('path:' + i).data;
+    runs.push({x: Array.from(d.x), y: Array.from(d.y)});
+  }
+  return {controls, runs, readout: model('readout').text};
+}"""
+SET = """([name, key, value]) => {
+  const doc = Bokeh.documents.find(d => d.get_model_by_name(name + ':update'));
+  const m = doc.get_model_by_name(name + ':' + key);
+  if (typeof m.active === 'boolean') m.active = value; else m.value = value;
+}"""
+
+
+def settled(page, name, before=None):
+    """The explorer's state once its callback has redrawn (it runs asynchronously)."""
+    for _ in range(50):
+        state = page.evaluate(READ_STATE, name)
+        if state["readout"] and state != before:
+            return state
+        page.wait_for_timeout(50)
+    return state
+
+
+def reference_runs(config: dict, controls: dict, nudge: bool = False):
+    """The optlab runs for the setting the widgets show: ``[(label, Run)]``, computed here. ``nudge``
+    moves the start by one float32 step (the smallest rounding difference there is)."""
+    from optlab import explorers, optimizers, trajectories
+
+    def value(key):
+        parameter = config["parameters"][key]
+        if parameter["kind"] == "ladder":  # a categorical slider shows the value's label
+            return parameter["values"][parameter["labels"].index(controls[key])]
+        return controls[key]
+
+    surface = explorers.LANDSCAPES[controls["landscape"]]
+    start = np.array([controls["x0"], controls["y0"]], dtype=np.float32)
+    if nudge:
+        start = np.nextafter(start, np.float32(np.inf))
+    runs = []
+    for i, run in enumerate(config["runs"]):
+        rule = controls["rule"] if config["rule_choice"] else run["rule"]
+        hyper = {**explorers.RULES[rule][1], **run["settings"]}
+        for control in run["controls"]:
+            if config["rule_choice"] and control != "learning_rate" and control not in explorers.RULES[rule][1]:
+                continue  # a control the chosen rule does not have
+            hyper[control] = value(f"{control}_{i}" if config["comparison"] else control)
+        optimizer = optimizers.create(rule, **hyper)
+        runs.append(
+            (run["label"], trajectories.run(optimizer, surface.landscape(), int(controls["steps"]), start.tolist()))
+        )
+    return runs
+
+
+def assert_drawn_equals_optlab(config, state):
+    """The drawn paths equal optlab's to float32 tolerance: 1e-5 relative, or as far as optlab's own path
+    moves when its start moves by one float32 step (a path that amplifies rounding, as a chaotic
+    transient does, amplifies the page's and TensorFlow's different roundings as much)."""
+    from optlab import explorers
+
+    land = explorers.LANDSCAPES[state["controls"]["landscape"]].landscape()
+    scale = max(np.ptp(land.x_range), np.ptp(land.y_range))
+    nudged = reference_runs(config, state["controls"], nudge=True)
+    for (label, ref), (_, other), drawn in zip(reference_runs(config, state["controls"]), nudged, state["runs"]):
+        path = np.column_stack([drawn["x"], drawn["y"]])
+        if ref.diverged_at is not None and other.diverged_at == ref.diverged_at:
+            assert f"diverged at step {ref.diverged_at}" in state["readout"], (label, state["readout"])
+        assert len(path) in {len(ref.path), len(other.path)}, f"{label}: {len(path)} points drawn, {len(ref.path)} run"
+        n = min(len(path), len(ref.path), len(other.path))
+        sensitivity = np.abs(ref.path[:n] - other.path[:n])
+        tolerance = 1e-5 * np.abs(ref.path[:n]) + 1e-6 * scale + 10 * sensitivity
+        worst = np.max(np.abs(path[:n] - ref.path[:n]) - tolerance)
+        assert worst <= 0, f"{label}: the drawn path leaves optlab's by {worst:.2g} beyond float32 tolerance"
+
+
+# Settings the test picks for each explorer (beyond the one it opens with): a landscape and controls,
+# by key; ladder values by value. A diverging setting is checked for its step of divergence.
+PICKED = {
+    "gradient-descent": [
+        {"landscape": "bowl", "learning_rate": 0.25},
+        {"landscape": "rosenbrock", "learning_rate": 0.001},
+    ],
+    "learning-rate": [{"landscape": "bowl100", "learning_rate": 0.025}, {"landscape": "saddle", "learning_rate": 0.3}],
+    "momentum": [
+        {"landscape": "beale", "learning_rate": 0.001, "momentum": 0.9, "nesterov": True},
+        {"landscape": "bowl", "learning_rate": 0.4, "momentum": 0.9},
+    ],
+    "adagrad": [
+        {"landscape": "turned", "learning_rate": 0.5, "initial_accumulator_value": 1.0},
+        {"landscape": "beale", "learning_rate": 0.1, "epsilon": 0.01},
+    ],
+    "rmsprop": [
+        {"landscape": "bowl", "learning_rate": 0.05, "rho": 0.99, "centered": True},
+        {"landscape": "saddle", "learning_rate": 0.01, "momentum": 0.9, "epsilon": 1e-4},
+    ],
+    "adam": [
+        {"landscape": "bowl", "learning_rate": 0.05, "bias_correction": False, "beta_2": 0.99},
+        {"landscape": "beale", "learning_rate": 0.02, "amsgrad": True, "beta_1": 0.8},
+    ],
+    "beyond-adam": [
+        {"landscape": "turned", "rule": "nadam", "learning_rate": 0.05},
+        {"landscape": "bowl", "rule": "adamax", "learning_rate": 0.1, "beta_2": 0.99},
+        {"landscape": "beale", "rule": "adamw", "learning_rate": 0.01},
+        {"landscape": "saddle", "rule": "lion", "learning_rate": 0.01},
+    ],
+    "comparing": [
+        {"landscape": "rosenbrock", "tuned": True},
+        {"landscape": "bowl", "tuned": False, "learning_rate_0": 0.3, "learning_rate_2": 0.005},
+    ],
+}
+
+
+def apply(page, name, config, setting):
+    """Move the widgets to ``setting`` (the landscape first: it resets the start and steps)."""
+    before = page.evaluate(READ_STATE, name)
+    for key, value in sorted(setting.items(), key=lambda kv: kv[0] not in ("landscape", "rule", "tuned")):
+        parameter = config["parameters"][key]
+        if parameter["kind"] == "ladder":
+            value = parameter["labels"][parameter["values"].index(value)]
+        page.evaluate(SET, [name, key, value])
+    return settled(page, name, before)
+
+
+@pytest.mark.parametrize("path, name", EXPLORERS, ids=[f"{p.stem[:2]}-{n}" for p, n in EXPLORERS])
+def test_the_explorer_draws_what_optlab_computes(opened, path, name):
+    visit = opened(f"chapters/{path.stem}.html")
+    config = explorer_config(saved_explorers(path)[name], name)
+    state = settled(visit.page, name)
+    assert_drawn_equals_optlab(config, state)  # the setting it opens with
+    assert name in PICKED, f"pick settings for the explorer {name!r}"
+    for setting in PICKED[name]:
+        assert_drawn_equals_optlab(config, apply(visit.page, name, config, setting))
+    assert visit.problems == []
+
+
+def test_every_chapter_that_teaches_an_update_rule_has_an_explorer():
+    assert sorted({path.stem[:2] for path, _ in EXPLORERS}) == EXPLORER_CHAPTERS
+
+
+@pytest.mark.parametrize("path, name", EXPLORERS, ids=[f"{p.stem[:2]}-{n}" for p, n in EXPLORERS])
+def test_an_explorers_data_stays_under_300_kb(path, name):
+    item = json.dumps(saved_explorers(path)[name], separators=(",", ":"))
+    assert len(gzip.compress(item.encode(), 6)) < EXPLORER_BUDGET
+
+
+# Each control's element, found in the explorer's (shadow) DOM by kind, in the order of the controls.
+CONTROL_ELEMENTS = {"slider": ".noUi-handle", "select": "select", "flag": "input[type=checkbox]"}
+
+
+@pytest.mark.parametrize("path, name", EXPLORERS, ids=[f"{p.stem[:2]}-{n}" for p, n in EXPLORERS])
+def test_each_control_moves_the_drawing_from_the_keyboard(browser, site, path, name):
+    visit = Visit(browser, site, f"chapters/{path.stem}.html", PHONE)  # its own page: the test moves controls
+    try:
+        page = visit.page
+        config = explorer_config(saved_explorers(path)[name], name)
+        root = page.locator(f'div.optlab-explorer[data-explorer="{name}"]')
+        root.scroll_into_view_if_needed()
+        kinds = {
+            key: "select" if parameter["kind"] == "choice" else "flag" if parameter["kind"] == "flag" else "slider"
+            for key, parameter in config["parameters"].items()
+        }
+        found = {kind: root.locator(selector) for kind, selector in CONTROL_ELEMENTS.items()}
+        seen = dict.fromkeys(CONTROL_ELEMENTS, 0)
+        for key in config["control_names"]:
+            kind = kinds[key]
+            element = found[kind].nth(seen[kind])
+            seen[kind] += 1
+            if key == "tuned":  # a rate moved by hand unticks the box; ticking it restores the tuned rates
+                tuned = settled(page, name)
+                rate = root.locator(CONTROL_ELEMENTS["slider"]).nth(
+                    config["control_names"].index("learning_rate_0") - 1
+                )
+                rate.focus()
+                page.keyboard.press("ArrowLeft")
+                changed = settled(page, name, tuned)
+                assert changed["runs"] != tuned["runs"] and changed["controls"]["tuned"] is False
+                element.focus()
+                page.keyboard.press("Space")
+                assert settled(page, name, changed)["runs"] == tuned["runs"], "ticking 'tuned' restores the rates"
+                continue
+            before = settled(page, name)
+            element.focus()
+            at_end = kind == "slider" and element.get_attribute("aria-valuenow") == element.get_attribute(
+                "aria-valuemax"
+            )
+            page.keyboard.press(
+                {"slider": "ArrowLeft" if at_end else "ArrowRight", "select": "ArrowDown", "flag": "Space"}[kind]
+            )
+            after = settled(page, name, before)
+            assert after["controls"][key] != before["controls"][key], f"{key}: the key did not move the control"
+            assert (after["runs"], after["readout"]) != (before["runs"], before["readout"]), (
+                f"{key}: the drawing did not change"
+            )
+        assert visit.problems == []
+    finally:
+        visit.close()

@@ -189,3 +189,24 @@ def test_lion_moves_every_entry_by_exactly_the_learning_rate():
         before = weight.numpy().copy()
         lion.apply_gradients([(rng.normal(size=50).astype(np.float32) * 10.0 ** rng.uniform(-3, 3, 50), weight)])
         np.testing.assert_allclose(np.abs(weight.numpy() - before), 0.01, rtol=1e-5)
+
+
+def test_adam_without_bias_correction_takes_the_papers_uncorrected_step():
+    """bias_correction=False: α_t = η, so the first step is η(1−β₁)g/(√((1−β₂)g²) + ε̂), not about η."""
+    w = keras.Variable(np.array([1.0, -2.0], dtype="float32"))
+    g = np.array([0.5, 3.0], dtype="float32")
+    adam = optimizers.Adam(learning_rate=0.1, bias_correction=False)
+    m = v = np.zeros(2, dtype=np.float64)
+    expected = np.array([1.0, -2.0])
+    for _ in range(3):
+        adam.apply_gradients([(keras.ops.convert_to_tensor(g), w)])
+        m = m + 0.1 * (g - m)
+        v = v + 0.001 * (g * g - v)
+        expected = expected - 0.1 * m / (np.sqrt(v) + 1e-7)
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-5)
+    assert abs(expected[0] - 1.0) > 5 * 0.1  # uncorrected, the steps are far from η each: not a vacuous check
+
+
+def test_adam_bias_correction_must_be_a_bool():
+    with pytest.raises(TypeError, match="bias_correction must be True or False"):
+        optimizers.Adam(bias_correction="no")

@@ -351,3 +351,33 @@ def test_follow_gradients_refuses_a_used_optimizer_and_a_non_optimizer():
         trajectories.follow_gradients({"sgd": used}, np.ones(2))
     with pytest.raises(TypeError, match="keras.optimizers.Optimizer"):
         trajectories.follow_gradients({"sgd": "sgd"}, np.ones(2))
+
+
+def test_tuned_rates_choose_the_gentlest_rate_that_reaches_the_best_loss():
+    # on the κ = 10 bowl gradient descent's best rate is 2/11 ≈ 0.18; after 200 steps 0.15 and 0.18 both
+    # reach the minimum to float32's floor, so the gentler one wins; 0.25 diverges and is never chosen
+    chosen = trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", [0.01, 0.15, 0.18, 0.25], steps=200)
+    assert chosen == {"GD": 0.15}
+    # with too few steps for 0.15 to catch up, the faster rate wins
+    assert trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", [0.15, 0.18], steps=20) == {"GD": 0.18}
+
+
+def test_tuned_rates_score_the_worst_of_the_last_steps_not_the_last_one():
+    # RMSprop on Rosenbrock at η = 0.7 rattles: its last loss can be low by luck, its worst late loss is not
+    runs = trajectories.run_sweep("rmsprop", "rosenbrock", steps=500, learning_rate=[0.03, 0.7])
+    assert runs[1].losses[-50:].max() > 10 * runs[0].losses[-50:].max()
+    assert trajectories.tuned_rates({"RMSprop": ("rmsprop", {})}, "rosenbrock", [0.03, 0.7], steps=500) == {
+        "RMSprop": 0.03
+    }
+
+
+def test_tuned_rates_refuse_a_grid_where_every_rate_diverges():
+    with pytest.raises(ValueError, match="diverged at every rate"):
+        trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", [0.5, 1.0], steps=100)
+
+
+def test_explored_runs_what_an_explorer_draws():
+    run = trajectories.explored("sgd", "bowl", learning_rate=0.1)
+    assert len(run.path) == 101 and tuple(run.path[0]) == (-4.0, 1.0)
+    with pytest.raises(ValueError, match="Valid names"):
+        trajectories.explored("sgd", "moon", learning_rate=0.1)

@@ -12,6 +12,7 @@ NumPy only (no TensorFlow):
 - :mod:`optlab.diagrams`     flowcharts that cite their evidence, the picture of data parallelism
 - :mod:`optlab.diagnosis`    a diagnosis of a failed run from its history
 - :mod:`optlab.display`      the package's source, tables, and values glued into the prose
+- :mod:`optlab.explorers`    interactive explorers: sliders move an optimizer's path, computed in the browser
 
 Rules, models and problems (Keras):
 - :mod:`optlab.optimizers`   SGD, Adagrad, RMSprop, Adam, AdamW, Nadam, Adamax and Lion from scratch, matching Keras

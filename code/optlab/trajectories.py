@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import _validation, plots, stacking
+from . import _validation, explorers, plots, stacking
 from . import landscapes as _landscapes
 from . import optimizers as _optimizers
 from . import results as _results
@@ -257,6 +257,63 @@ def _compiled_noisy_loop(optimizer, landscape, weight, steps, sigma, seed):
             step, steps, records=("point", "loss"), measure=end, measured=("end", "end_loss"), every=None
         )()
     )
+
+
+def explored(rule: str, landscape: str, steps: int | None = None, start=None, **hyperparameters):
+    """The run an explorer draws (:mod:`optlab.explorers`): ``rule`` (an optlab optimizer's name) on the
+    explorer's landscape ``landscape`` (a key of ``explorers.LANDSCAPES``), for its default steps from
+    its default start unless given. A chapter checks what it tells the reader to try with it;
+    ``tests/test_browser.py`` checks that the page draws the same path. A hyperparameter given as a
+    list gives a list of runs, one per combination, in one compiled loop (:func:`run_sweep`).
+
+    >>> explored("sgd", "bowl", learning_rate=0.25).diverged_at
+    19
+    >>> [run.diverged for run in explored("sgd", "bowl", learning_rate=[0.1, 0.25])]
+    [False, True]
+    """
+    surface = explorers.LANDSCAPES[_validation.choose("explorer landscape", landscape, explorers.LANDSCAPES)]
+    steps = surface.steps if steps is None else steps
+    if any(isinstance(value, (list, tuple)) for value in hyperparameters.values()):
+        return run_sweep(rule, surface.landscape(), steps=steps, start=start, **hyperparameters)
+    return run(_optimizers.create(rule, **hyperparameters), surface.landscape(), steps, start)
+
+
+def tuned_rates(optimizers: dict, landscape, rates, steps: int = 200, start=None, factor: float = 2.0) -> dict:
+    """Each optimizer's tuned learning rate on ``landscape``: ``{label: rate}``.
+
+    ``optimizers`` maps a label to ``(name, settings)`` (an optlab optimizer's
+    name and its other hyperparameters). Each is run at every rate of
+    ``rates`` for ``steps`` steps (one :func:`run_sweep`, so one compiled loop
+    per optimizer) and scored by its *worst* loss above the minimum over the
+    last tenth of the steps: a run that rattles at a large rate cannot win by
+    the luck of its last step, a luck that float32 rounding decides and
+    another machine would not share. The tuned rate is the smallest whose
+    score is within ``factor`` of the best (a score below 1e-10 counts as
+    1e-10: such a run has reached the minimum), so that rates that all reach
+    it tie and the gentlest wins. A diverged run is never chosen.
+
+    >>> tuned_rates({"SGD": ("sgd", {})}, "quadratic", [0.01, 0.1, 0.19, 0.3], steps=50)
+    {'SGD': 0.1}
+    """
+    landscape = _landscapes.get(landscape)
+    rates = [_validation.learning_rate(rate) for rate in rates]
+    if not rates:
+        raise ValueError("rates must list at least one learning rate.")
+    factor = _validation.positive_number("factor", factor)
+    chosen = {}
+    for label, (name, settings) in optimizers.items():
+        runs = run_sweep(name, landscape, steps=steps, start=start, **settings, learning_rate=list(rates))
+        tail = max(1, steps // 10)  # the last tenth of the steps
+        gaps = np.array(
+            [
+                np.inf if run.diverged else max(float(run.losses[-tail:].max()) - landscape.min_value, 1e-10)
+                for run in runs
+            ]
+        )
+        if not np.isfinite(gaps).any():
+            raise ValueError(f"{label} diverged at every rate of {rates}; offer smaller ones.")
+        chosen[label] = min(rate for rate, gap in zip(rates, gaps) if gap <= factor * gaps.min())
+    return chosen
 
 
 def steps_to_converge(trajectory: _results.Run, landscape, tolerance: float = 1e-4) -> int | None:

@@ -31,6 +31,8 @@ class Adam(ElementwiseOptimizer):
         beta_2: :math:`\beta_2` in [0, 1), the second moment's decay (default 0.999).
         epsilon: :math:`\hat\epsilon \ge 0`, added to :math:`\sqrt{v}` (default 1e-7).
         amsgrad: divide by the largest :math:`\hat v` so far (default False).
+        bias_correction: ``False`` leaves out the bias correction,
+            :math:`\alpha_t = \eta` (a teaching switch; Keras always corrects; default True).
         weight_decay: decoupled weight decay :math:`\lambda \ge 0`, or None (default) for none.
         **kwargs: Keras's other base arguments (``clipnorm``, ``clipvalue``,
             ``global_clipnorm``, ``use_ema``, ``name``, ...), as for any
@@ -39,8 +41,21 @@ class Adam(ElementwiseOptimizer):
 
     per_copy = ("weight_decay", "beta_1", "beta_2", "epsilon")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        bias_correction=True,
+        name=None,
+        **kwargs,
+    ):
         super().__init__(learning_rate=_validation.learning_rate(learning_rate), name=name, **kwargs)
+        if not isinstance(bias_correction, bool):
+            raise TypeError(f"bias_correction must be True or False; got {bias_correction!r}.")
+        self.bias_correction = bias_correction
         self.beta_1 = _fraction("beta_1", beta_1)
         self.beta_2 = _fraction("beta_2", beta_2)
         self.epsilon = _non_negative("epsilon", epsilon)
@@ -66,6 +81,8 @@ class Adam(ElementwiseOptimizer):
         beta_1_power = ops.power(ops.cast(self.beta_1, variable.dtype), t)  # β₁ᵗ in float32
         beta_2_power = ops.power(ops.cast(self.beta_2, variable.dtype), t)
         alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)  # α_t = η √(1−β₂ᵗ)/(1−β₁ᵗ)
+        if not self.bias_correction:
+            alpha = lr  # α_t = η: m and v left biased towards zero
         m, v = self.momentums[i], self.velocities[i]
         self.assign_add(m, (g - m) * (1 - self.beta_1))  # m ← m + (1 − β₁)(g − m)
         self.assign_add(v, (ops.square(g) - v) * (1 - self.beta_2))  # v ← v + (1 − β₂)(g² − v)
@@ -82,6 +99,7 @@ class Adam(ElementwiseOptimizer):
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
             "amsgrad": self.amsgrad,
+            "bias_correction": self.bias_correction,
         }
 
 
