@@ -354,21 +354,26 @@ def test_follow_gradients_refuses_a_used_optimizer_and_a_non_optimizer():
 
 
 def test_tuned_rates_choose_the_gentlest_rate_that_reaches_the_best_loss():
-    # on the κ = 10 bowl gradient descent's best rate is 2/11 ≈ 0.18; after 200 steps 0.15 and 0.18 both
-    # reach the minimum to float32's floor, so the gentler one wins; 0.25 diverges and is never chosen
-    chosen = trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", [0.01, 0.15, 0.18, 0.25], steps=200)
-    assert chosen == {"GD": 0.15}
-    # with too few steps for 0.15 to catch up, the faster rate wins
-    assert trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", [0.15, 0.18], steps=20) == {"GD": 0.18}
+    # on the κ = 10 bowl gradient descent contracts by max(|1 − η|, |1 − 10η|) per step; after 200 steps
+    # 0.1, 0.12 and 0.15 all reach float32's floor, so the gentlest wins; 0.2 = 2/L never converges and
+    # 0.25 diverges, which also rules out their neighbours
+    rates = [0.1, 0.12, 0.15, 0.18, 0.2, 0.25]
+    assert trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", rates, steps=200) == {"GD": 0.1}
+    # after 20 steps 0.18 would be fastest, but its neighbour 0.2 fails: 0.15 is the best whose neighbours hold
+    assert trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", rates[:-1], steps=20) == {"GD": 0.15}
 
 
 def test_tuned_rates_score_the_worst_of_the_last_steps_not_the_last_one():
     # RMSprop on Rosenbrock at η = 0.7 rattles: its last loss can be low by luck, its worst late loss is not
     runs = trajectories.run_sweep("rmsprop", "rosenbrock", steps=500, learning_rate=[0.03, 0.7])
     assert runs[1].losses[-50:].max() > 10 * runs[0].losses[-50:].max()
-    assert trajectories.tuned_rates({"RMSprop": ("rmsprop", {})}, "rosenbrock", [0.03, 0.7], steps=500) == {
-        "RMSprop": 0.03
-    }
+    rates = [0.02, 0.025, 0.03, 0.04, 0.6, 0.7, 0.8]
+    assert trajectories.tuned_rates({"RMSprop": ("rmsprop", {})}, "rosenbrock", rates, steps=500)["RMSprop"] < 0.1
+
+
+def test_tuned_rates_need_rising_rates():
+    with pytest.raises(ValueError, match="rates must rise"):
+        trajectories.tuned_rates({"GD": ("sgd", {})}, "quadratic", [0.1, 0.01])
 
 
 def test_tuned_rates_refuse_a_grid_where_every_rate_diverges():

@@ -285,20 +285,26 @@ def tuned_rates(optimizers: dict, landscape, rates, steps: int = 200, start=None
     name and its other hyperparameters). Each is run at every rate of
     ``rates`` for ``steps`` steps (one :func:`run_sweep`, so one compiled loop
     per optimizer) and scored by its *worst* loss above the minimum over the
-    last tenth of the steps: a run that rattles at a large rate cannot win by
-    the luck of its last step, a luck that float32 rounding decides and
-    another machine would not share. The tuned rate is the smallest whose
-    score is within ``factor`` of the best (a score below 1e-10 counts as
-    1e-10: such a run has reached the minimum), so that rates that all reach
-    it tie and the gentlest wins. A diverged run is never chosen.
+    last tenth of the steps, and then by the worst of that score and its two
+    neighbours' on the grid (``rates`` in rising order): neither a run that
+    rattles and ends low by the luck of its last step, nor a rate that lands
+    well by the luck of a chaotic transient while the rates beside it fail,
+    can win; such luck is decided by float32 rounding, which another machine
+    does not share. The tuned rate is the smallest whose score is within
+    ``factor`` of the best (a score below 1e-10 counts as 1e-10: such a run
+    has reached the minimum), so that rates that all reach it tie and the
+    gentlest wins. A rate whose run or neighbours' runs diverged is never
+    chosen.
 
-    >>> tuned_rates({"SGD": ("sgd", {})}, "quadratic", [0.01, 0.1, 0.19, 0.3], steps=50)
-    {'SGD': 0.1}
+    >>> tuned_rates({"SGD": ("sgd", {})}, "quadratic", [0.05, 0.1, 0.15, 0.18, 0.2], steps=50)
+    {'SGD': 0.15}
     """
     landscape = _landscapes.get(landscape)
     rates = [_validation.learning_rate(rate) for rate in rates]
     if not rates:
         raise ValueError("rates must list at least one learning rate.")
+    if rates != sorted(rates):
+        raise ValueError("rates must rise: a rate's neighbours on the grid are part of its score.")
     factor = _validation.positive_number("factor", factor)
     chosen = {}
     for label, (name, settings) in optimizers.items():
@@ -310,6 +316,8 @@ def tuned_rates(optimizers: dict, landscape, rates, steps: int = 200, start=None
                 for run in runs
             ]
         )
+        padded = np.concatenate([gaps[:1], gaps, gaps[-1:]])  # an end of the grid has one neighbour
+        gaps = np.maximum.reduce([padded[:-2], padded[1:-1], padded[2:]])
         if not np.isfinite(gaps).any():
             raise ValueError(f"{label} diverged at every rate of {rates}; offer smaller ones.")
         chosen[label] = min(rate for rate, gap in zip(rates, gaps) if gap <= factor * gaps.min())
