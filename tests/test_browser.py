@@ -545,10 +545,13 @@ def test_each_control_moves_the_drawing_from_the_keyboard(browser, site, path, n
             element = found[kind].nth(seen[kind])
             seen[kind] += 1
             if key == "tuned":  # a rate moved by hand unticks the box; ticking it restores the tuned rates
+                if not settled(page, name)["controls"]["tuned"]:
+                    element.focus()
+                    page.keyboard.press("Space")
                 tuned = settled(page, name)
-                rate = root.locator(CONTROL_ELEMENTS["slider"]).nth(
-                    config["control_names"].index("learning_rate_0") - 1
-                )
+                names = config["control_names"]
+                sliders_before = [k for k in names[: names.index("learning_rate_0")] if kinds[k] == "slider"]
+                rate = root.locator(CONTROL_ELEMENTS["slider"]).nth(len(sliders_before))
                 rate.focus()
                 page.keyboard.press("ArrowLeft")
                 changed = settled(page, name, tuned)
@@ -562,14 +565,19 @@ def test_each_control_moves_the_drawing_from_the_keyboard(browser, site, path, n
             at_end = kind == "slider" and element.get_attribute("aria-valuenow") == element.get_attribute(
                 "aria-valuemax"
             )
-            page.keyboard.press(
-                {"slider": "ArrowLeft" if at_end else "ArrowRight", "select": "ArrowDown", "flag": "Space"}[kind]
-            )
+            key_press, undo = {
+                "slider": ("ArrowLeft", "ArrowRight") if at_end else ("ArrowRight", "ArrowLeft"),
+                "select": ("ArrowDown", "ArrowUp"),
+                "flag": ("Space", "Space"),
+            }[kind]
+            page.keyboard.press(key_press)
             after = settled(page, name, before)
             assert after["controls"][key] != before["controls"][key], f"{key}: the key did not move the control"
             assert (after["runs"], after["readout"]) != (before["runs"], before["readout"]), (
                 f"{key}: the drawing did not change"
             )
+            page.keyboard.press(undo)  # back to where the explorer opened, for the next control
+            assert settled(page, name, after)["controls"][key] == before["controls"][key], f"{key}: no way back"
         assert visit.problems == []
     finally:
         visit.close()
