@@ -21,15 +21,13 @@ from docutils import nodes
 from sphinx.errors import ExtensionError
 
 INLINE_LIBRARY = re.compile(r'<script data-optlab-bokeh="([^"]+)">.*?</script>\n?', re.S)
-PARTS = ("bokeh", "bokeh-widgets")
 
 
 def bokeh_files() -> list[pathlib.Path]:
-    """BokehJS's core and widgets, as the installed Bokeh package ships them."""
-    import bokeh
+    """BokehJS's core and widgets: the files optlab.explorers names (one place for which ones)."""
+    from optlab.explorers import library_files
 
-    folder = pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js"
-    return [folder / f"{part}.min.js" for part in PARTS]
+    return library_files()
 
 
 def drop_inline_library(app, doctree, docname) -> None:

@@ -242,20 +242,18 @@ _EMBED = """(function () {
 """
 
 
-def _library() -> list[str]:
-    """BokehJS (the core and its widgets), as the installed Bokeh package ships it."""
-    import bokeh
-
-    folder = pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js"
-    return [(folder / f"{part}.min.js").read_text(encoding="utf-8") for part in ("bokeh", "bokeh-widgets")]
-
-
 def library_files() -> list[pathlib.Path]:
-    """The BokehJS files an explorer needs, as the installed Bokeh ships them (the website serves these)."""
+    """The BokehJS files an explorer needs (the core and its widgets), as the installed Bokeh ships them;
+    the website serves these (``code/book_extensions/explorer_scripts.py``)."""
     import bokeh
 
     folder = pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js"
     return [folder / f"{part}.min.js" for part in ("bokeh", "bokeh-widgets")]
+
+
+def _library() -> list[str]:
+    """BokehJS's text, for the copy an explorer's HTML carries."""
+    return [path.read_text(encoding="utf-8") for path in library_files()]
 
 
 def _renumber_ids(item: dict) -> dict:
@@ -468,24 +466,17 @@ def explorer(
         widgets["tuned"] = Checkbox(label="each at its tuned rate", active=True, name=f"{name}:tuned")
         parameters["tuned"] = {"symbol": "tuned", "kind": "flag"}
     step = start_grid(land)
-    widgets["x0"] = Slider(
-        start=land.x_range[0],
-        end=land.x_range[1],
-        step=step[0],
-        value=land.start[0],
-        title="start x₀",
-        sizing_mode="stretch_width",
-        name=f"{name}:x0",
-    )
-    widgets["y0"] = Slider(
-        start=land.y_range[0],
-        end=land.y_range[1],
-        step=step[1],
-        value=land.start[1],
-        title="start y₀",
-        sizing_mode="stretch_width",
-        name=f"{name}:y0",
-    )
+    for axis, (window, start, grid) in enumerate(zip((land.x_range, land.y_range), land.start, step)):
+        key = f"{'xy'[axis]}0"
+        widgets[key] = Slider(
+            start=window[0],
+            end=window[1],
+            step=grid,
+            value=start,
+            title=f"start {'xy'[axis]}₀",
+            sizing_mode="stretch_width",
+            name=f"{name}:{key}",
+        )
     widgets["steps"] = Slider(
         start=0,
         end=MAX_STEPS,
