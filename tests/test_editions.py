@@ -87,7 +87,7 @@ def test_exercises_are_numbered_and_titled_and_hidden_cells_collapsed(path):
     shown = "\n".join(text(c) for c in cells if c["cell_type"] == "markdown")
     for title, label in exercises:
         assert title.strip(), f"{path.name}: exercise {label} has no title"
-        assert f'<a id="{label}"></a>\n\n**Exercise {numbers[label]} ({title.strip()}).**' in shown
+        assert f'<a id="{label}"></a>\n\n**Exercise {numbers[label]} ({title.strip()})** · `{label}`\n\n' in shown
     hidden = [c.source for c in chapter.cells if c.cell_type == "code" and "remove-cell" in c.metadata.get("tags", [])]
     for source in hidden:
         lines = source.split("\n")
@@ -112,12 +112,16 @@ def test_the_website_numbers_and_titles_exercises_as_the_edition_does(site):
         chapter = nbformat.read(path, as_version=4)
         markdown = "\n".join(c.source for c in chapter.cells if c.cell_type == "markdown")
         html = (site / "chapters" / f"{path.stem}.html").read_text()
-        headers = re.findall(r'<span class="caption-number">Exercise (\d+) </span> \(([^)<]*)\)</p>', html)
+        headers = re.findall(
+            r'<span class="caption-number">Exercise (\d+) </span> \(([^)<]*)\) · '
+            r'<code class="exercise-label[^"]*"><span class="pre">([\w-]+)</span></code></p>',
+            html,
+        )
         expected = [
-            (str(numbers[label]), title.strip())
+            (str(numbers[label]), title.strip(), label)
             for title, label in re.findall(r"```\{exercise\}[ \t]*([^\n]*)\n:label:[ \t]*([\w-]+)", markdown)
         ]
-        shown = [(number, title.replace("\u2019", "'")) for number, title in headers]  # Sphinx's smart quotes
+        shown = [(number, title.replace("\u2019", "'"), label) for number, title, label in headers]  # smart quotes
         assert shown == expected, f"{path.name}: the site shows {headers}"
 
 

@@ -249,7 +249,8 @@ def _prose(text: str, context: _Context) -> str:
 def _exercise(match, context: _Context) -> str:
     title, label, body = match.group(1).strip(), match.group(2), match.group(3).strip()
     heading = f"Exercise {context.numbers[label]}" + (f" ({title})" if title else "")
-    return f'<a id="{label}"></a>\n\n**{heading}.** {body}'
+    # the label, as the website's title shows it (code/book_extensions/exercise_labels.py)
+    return f'<a id="{label}"></a>\n\n**{heading}** · `{label}`\n\n{body}'
 
 
 def _cell_id(stem: str, index: int, source: str) -> str:
