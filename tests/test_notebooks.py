@@ -106,9 +106,9 @@ def test_chapter_has_three_exercises_each_with_a_folded_solution(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_chapter_ends_with_summary_exercises_and_references(path):
+def test_chapter_ends_with_summary_checks_exercises_and_references(path):
     headings = [line for line in prose_lines(load(path)) if line.startswith("## ")]
-    assert headings[-3:] == ["## Summary", "## Exercises", "## References"]
+    assert headings[-4:] == ["## Summary", "## Check your understanding", "## Exercises", "## References"]
 
 
 def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
