@@ -304,3 +304,60 @@ def test_the_student_edition_tells_students_how_to_run_it(student_edition):
         colab = f"https://colab.research.google.com/github/{course._slug(STUDENT)}/blob/main/notebooks/{path.name}"
         assert colab in readme
     assert (student_edition / "requirements.txt").read_text() == (ROOT / "requirements.txt").read_text()
+
+
+def plan_rows(text: str) -> list:
+    """The session rows of plans.md's tables: ``{column: cell text}``, columns named by the header."""
+    rows, header = [], None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set(line) <= set("|- "):
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def test_plans_cite_only_exercises_explorers_and_checks_that_exist():
+    """Every session's exercises belong to its chapters, "(checked)" marks exactly the checked ones, every
+    explorer it runs is in its chapters, and it links to each of its chapters' concept checks."""
+    from optlab import concept_checks
+
+    text = (ROOT / "plans.md").read_text()
+    rows = plan_rows(text)
+    assert [row.get("session") for row in rows if "session" in row] == [str(n) for n in range(1, 11)]
+    assert [row.get("week") for row in rows if "week" in row] == [str(n) for n in range(1, 15)]
+    explorer = re.compile(r'data-explorer="([\w-]+)"')
+    for row in rows:
+        when = f"session {row['session']}" if "session" in row else f"week {row['week']}"
+        stems = re.findall(r"\(chapters/([\w-]+)\.ipynb\)", row["chapters"])
+        assert stems, f"{when}: no chapter"
+        notebooks = [nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4) for stem in stems]
+        solutions = {s.label: s for nb in notebooks for s in editions.solutions(nb)}
+        for column in ("class exercise", "homework"):
+            for label, checked in re.findall(r"`([\w-]+)`( \(checked\))?", row[column]):
+                assert label in solutions, f"{when}: {label} is not an exercise of chapters {stems}"
+                is_checked = solutions[label].checked_function()[0] is not None
+                assert bool(checked) == is_checked, f"{when}: {label} is {'' if is_checked else 'not '}checked"
+        saved = {
+            name
+            for nb in notebooks
+            for cell in nb.cells
+            for output in cell.get("outputs", [])
+            for name in explorer.findall("".join(output.get("data", {}).get("text/html", "")))
+        }
+        for name in re.findall(r"explorers? `([\w-]+)`(?: and `([\w-]+)`)?", row["live"]):
+            for one in filter(None, name):
+                assert one in saved, f"{when}: no explorer {one} in chapters {stems}"
+        assert re.findall(r"\(#checks-([\w-]+)\)", row["concept checks"]) == stems, when
+        for stem in stems:
+            assert concept_checks.load(stem).questions
+    for target in set(re.findall(r"\(#([\w-]+)\)", text)):
+        assert any(
+            f"({target})=" in "".join(cell["source"])
+            for path in NOTEBOOKS
+            for cell in json.loads(path.read_text())["cells"]
+        ), f"plans.md links to #{target}, which no chapter defines"
