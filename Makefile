@@ -1,5 +1,6 @@
 # Optimizers, Hands-On: set up, build and test the course.
 #   make book     set up .venv and build the site into _build/html
+#   make slides   a reveal.js deck per chapter, from the chapter, into _build/slides (works offline)
 #   make test     set up .venv, .venv-colab (Colab's versions) and Chromium, make lint, then every test
 #                 (unit, doctests, perf, notebooks, nbval, each chapter on the Colab stack, site, browser)
 #   make unit     the fast lane: unit tests and optlab's doctests in parallel, no notebooks, site or perf (a few minutes)
@@ -24,10 +25,10 @@ KERAS  := $(shell sed -n 's/^keras==\([0-9.]*\).*/\1/p' requirements.txt)
 # TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup colab-env browser book lint test unit test-portable execute notebooks lab retarget student clean
+.PHONY: help setup colab-env browser book slides lint test unit test-portable execute notebooks lab retarget student clean
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,15p' Makefile
 
 setup: $(STAMP)
 
@@ -53,6 +54,10 @@ $(COLAB_STAMP): requirements-colab.txt requirements.txt
 book: setup
 	$(BIN)/jupyter-book build .
 	@echo "The site is at $(CURDIR)/_build/html/index.html"
+
+# A reveal.js deck per chapter, made from the chapter (tools/slides.py), that works offline.
+slides: setup
+	$(BIN)/python tools/slides.py _build/slides
 
 # Chromium for tests/test_browser.py, from the distribution's packages
 # (Playwright drives it; it never downloads a browser of its own). Installed

@@ -177,6 +177,35 @@ def test_solutions_are_folded_until_clicked(opened, name):
     first.locator(":scope > :not(.admonition-title)").first.wait_for(state="visible", timeout=3000)
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_concept_checks_answer_from_the_keyboard_and_mouse_with_the_reason(opened, path):
+    """Every question of the chapter's checks is on its page; a wrong reply gets "✗" and the reason, the
+    right one "✓" and the reason (choices clicked, numbers typed and checked with Enter)."""
+    from optlab import concept_checks
+
+    checks = concept_checks.load(path.stem)
+    page = opened(f"chapters/{path.stem}.html").page
+    boxes = page.locator(f"#concept-checks-{path.stem} fieldset.cc-question")
+    assert boxes.count() == len(checks.questions)
+    for index, question in enumerate(checks.questions):
+        box = boxes.nth(index)
+        feedback = box.locator(".cc-feedback")
+        if question.kind == "choice":
+            wrong = (question.answer + 1) % len(question.options)
+            box.locator("input[type=radio]").nth(wrong).check()
+            assert feedback.inner_text().startswith("✗ Not quite.")
+            box.locator("input[type=radio]").nth(question.answer).check()
+        else:
+            field = box.locator("input[type=text]")
+            field.fill(repr(question.answer + 3 * question.tolerance))
+            box.locator("button.cc-check").click()
+            assert feedback.inner_text().startswith("✗ Not quite.")
+            field.fill(repr(question.answer))
+            field.press("Enter")
+        assert feedback.inner_text() == "✓ Right. " + question.why.replace("`", "")
+    assert opened(f"chapters/{path.stem}.html").problems == []
+
+
 def test_search_finds_a_word_from_chapter_7(opened):
     result = opened("search.html?q=AMSGrad").page.locator("#search-results a[href*='07-adam']")
     result.first.wait_for(timeout=10000)
@@ -583,5 +612,73 @@ def test_each_control_moves_the_drawing_from_the_keyboard(browser, site, path, n
             else:
                 assert back == before["controls"][key], f"{key}: no way back"
         assert visit.problems == []
+    finally:
+        visit.close()
+
+
+# --- slides (make slides: tools/slides.py) ---
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory):
+    """Every chapter's deck, built once into a temporary folder as `make slides` builds _build/slides."""
+    import slides
+
+    out = tmp_path_factory.mktemp("slides")
+    written = slides.write_slides(out)
+    assert [path.stem for path in written] == [path.stem for path in NOTEBOOKS]
+    return out
+
+
+def chapter_sections(path) -> list:
+    """The chapter's ``##`` headings, outside fenced blocks, as tools/slides.py reads them."""
+    import slides
+
+    return [section.heading for section in slides.sections(json.loads(path.read_text()))[2]]
+
+
+def test_the_slides_read_every_section_outside_code_fences():
+    """A ``#`` comment inside a fenced code block is not a heading (chapter 7's prose has one)."""
+    import slides
+
+    title, _, found = slides.sections(json.loads((CHAPTERS / "07-adam.ipynb").read_text()))
+    assert title == "Adam, AMSGrad and AdamW"
+    headings = [
+        line[3:].strip()
+        for cell in json.loads((CHAPTERS / "07-adam.ipynb").read_text())["cells"]
+        if cell["cell_type"] == "markdown"
+        for line in slides._blocks("".join(cell["source"]))
+        if line.startswith("## ")
+    ]
+    assert [section.heading for section in found] == [h.splitlines()[0] for h in headings]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_deck_works_offline_with_a_slide_per_section_its_figures_and_typeset_math(browser, decks, path):
+    """No console error and nothing from another host; a slide for every section; every figure the
+    chapter shows (at least three) drawn; the math typeset by the deck's own MathJax, with no TeX error."""
+    visit = Visit(browser, decks, f"{path.stem}.html", DESKTOP)
+    try:
+        page = visit.page
+        page.wait_for_function("window.Reveal && Reveal.isReady()")
+        assert visit.problems == []
+        assert all(url.startswith(("file://", "data:")) for url in visit.requests), visit.requests
+        shown = page.evaluate("[...document.querySelectorAll('section[data-section]')].map(s => s.dataset.section)")
+        assert shown == ["title", *chapter_sections(path)]
+        cells = json.loads(path.read_text())["cells"]
+        end = next(i for i, cell in enumerate(cells) if "## Exercises" in "".join(cell["source"]))
+        shown_figures = [  # the chapter's images before its exercises (the deck lists those by name)
+            output
+            for index, _, outputs in figures(path)
+            if index < end
+            for output in outputs
+            if any(mime.startswith("image/") for mime in output.get("data", {}))
+        ]
+        images = page.evaluate("[...document.images].map(i => i.naturalWidth)")
+        assert len(images) == len(shown_figures) >= 3 and all(width > 0 for width in images)
+        assert page.evaluate("document.querySelectorAll('mjx-container').length") > 0
+        assert page.evaluate("document.querySelectorAll('mjx-merror').length") == 0
+        assert "\\(" not in page.inner_text(".slides"), "math left untypeset"
+        assert page.evaluate("Reveal.getTotalSlides()") > len(shown)
     finally:
         visit.close()
