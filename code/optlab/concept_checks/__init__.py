@@ -219,7 +219,8 @@ _STYLE = (
 )
 
 # Feedback at once: a choice on change, a number on Check or Enter. Numbers
-# are read as typed ("0.1", "1e-3", "1,5", "50 %": a comma is a decimal point).
+# are read as typed: "0.1", "1e-3", "50 %", "5,000" (commas between groups of
+# three digits separate thousands) and "1,5" (any other comma is a decimal point).
 _SCRIPT = """(function () {
   var root = document.getElementById(ROOT);
   if (!root) return;
@@ -238,8 +239,10 @@ _SCRIPT = """(function () {
     }
     var input = box.querySelector("input[type=text]");
     function check() {
-      var reply = parseFloat(input.value.replace(",", ".").replace("%", ""));
-      if (isNaN(reply)) { feedback.textContent = "Type a number, such as 0.5 or 1e-3."; return; }
+      var text = input.value.replace(/[\\s%]/g, "");
+      text = /^[-+]?\\d{1,3}(,\\d{3})+(\\.\\d*)?$/.test(text) ? text.replace(/,/g, "") : text.replace(",", ".");
+      var reply = Number(text);
+      if (text === "" || isNaN(reply)) { feedback.textContent = "Type a number, such as 0.5 or 1e-3."; return; }
       say(Math.abs(reply - answer) <= tolerance);
     }
     box.querySelector("button.cc-check").addEventListener("click", check);
