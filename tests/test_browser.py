@@ -206,6 +206,42 @@ def test_concept_checks_answer_from_the_keyboard_and_mouse_with_the_reason(opene
     assert opened(f"chapters/{path.stem}.html").problems == []
 
 
+@pytest.mark.filterwarnings("ignore:Your element with mimetype")  # myst-nb's glue records: not for display
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_concept_checks_work_in_jupyters_rendering_and_fold_open_without_scripts(browser, tmp_path, path):
+    """The saved output as Jupyter renders it (nbconvert's lab template): the first question marks a right
+    answer. Where scripts do not run (an untrusted notebook, a viewer that strips them), the answer fold
+    still opens and shows the answer and the reason."""
+    from nbconvert import HTMLExporter
+
+    from optlab import concept_checks
+
+    body, _ = HTMLExporter(template_name="lab").from_filename(str(path))
+    page_path = tmp_path / f"{path.stem}.html"
+    page_path.write_text(body, encoding="utf-8")
+    question = concept_checks.load(path.stem).questions[0]
+    for scripts in (True, False):
+        context = browser.new_context(offline=True, java_script_enabled=scripts)
+        try:
+            page = context.new_page()
+            page.goto(page_path.as_uri(), wait_until="load")
+            box = page.locator(f"#concept-checks-{path.stem} fieldset.cc-question").first
+            if scripts:
+                if question.kind == "choice":
+                    box.locator("input[type=radio]").nth(question.answer).check()
+                else:
+                    box.locator("input[type=text]").fill(repr(question.answer))
+                    box.locator("button.cc-check").click()
+                assert box.locator(".cc-feedback").inner_text().startswith("✓ Right.")
+            else:
+                fold = box.locator("details")
+                assert not fold.locator(".cc-why").is_visible()
+                fold.locator("summary").click()
+                assert fold.locator(".cc-why").inner_text() == question.why.replace("`", "")
+        finally:
+            context.close()
+
+
 def test_search_finds_a_word_from_chapter_7(opened):
     result = opened("search.html?q=AMSGrad").page.locator("#search-results a[href*='07-adam']")
     result.first.wait_for(timeout=10000)
