@@ -178,7 +178,7 @@ def _targets(chapters: list) -> dict:
     return found
 
 
-class _Book:
+class Book:
     """What converting any chapter needs to know about the whole course, from one reading of
     its chapters: site, exercise and figure numbers, targets."""
 
@@ -191,9 +191,9 @@ class _Book:
 
 
 class _Context:
-    """What converting one chapter needs to know: the course (a :class:`_Book`), the chapter and its glued values."""
+    """What converting one chapter needs to know: the course (a :class:`Book`), the chapter and its glued values."""
 
-    def __init__(self, book: _Book, stem: str, glued: dict):
+    def __init__(self, book: Book, stem: str, glued: dict):
         self.stem, self.glued = stem, glued
         self.site, self.numbers, self.targets = book.site, book.numbers, book.targets
         self.figures = book.figures
@@ -246,6 +246,18 @@ def _prose(text: str, context: _Context) -> str:
     return _NUMREF.sub(numref, text)
 
 
+def chapter_prose(nb: dict, stem: str, book: Book | None = None):
+    """A function that turns chapter ``stem``'s MyST prose into plain Markdown as the notebook edition
+    writes it: glued values filled in, "Figure N" and links to the website, asides as Markdown."""
+    context = _Context(Book(ROOT) if book is None else book, stem, glue_values(nb))
+    return lambda text: _prose(text, context)
+
+
+def exercise_titles(text: str) -> list:
+    """``[(title, label)]`` of the ``{exercise}`` directives in a markdown text, in order."""
+    return [(title.strip(), label) for title, label, _ in _EXERCISE.findall(text)]
+
+
 def _exercise(match, context: _Context) -> str:
     title, label, body = match.group(1).strip(), match.group(2), match.group(3).strip()
     heading = f"Exercise {context.numbers[label]}" + (f" ({title})" if title else "")
@@ -278,13 +290,13 @@ def _hidden_title(source: str) -> str:
     return "Values quoted in the text"
 
 
-def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT, book: _Book | None = None) -> dict:
+def notebook_edition(nb: dict, stem: str, root: pathlib.Path = ROOT, book: Book | None = None) -> dict:
     """The notebook edition of one chapter (a notebook as JSON), without outputs.
 
     ``book`` is what the course's other chapters contribute (exercise numbers,
     targets); :func:`write_notebook_edition` reads it once for all chapters.
     """
-    book = _Book(pathlib.Path(root)) if book is None else book
+    book = Book(pathlib.Path(root)) if book is None else book
     context = _Context(book, stem, glue_values(nb))
     cells, solution, folds = [], None, 0
 
@@ -610,7 +622,7 @@ def write_notebook_edition(root: pathlib.Path = ROOT, out: pathlib.Path | None =
     root = pathlib.Path(root)
     out = root / EDITION if out is None else pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written, book = [], _Book(root)
+    written, book = [], Book(root)
     for path in _chapters(root):
         edition = _lines(notebook_edition(json.loads(path.read_text()), path.stem, root, book))
         target = out / path.name

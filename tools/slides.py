@@ -29,6 +29,8 @@ import re
 import shutil
 import sys
 
+import editions  # tools/editions.py: the notebook edition's reading of MyST
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 #: Code cells longer than this many lines stay out of the deck (a slide shows about 14).
@@ -36,41 +38,11 @@ MAX_CODE_LINES = 14
 #: At most this many equations and code cells on a section's slides.
 EQUATIONS, CODE_CELLS = 2, 2
 HIDDEN = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
-_ROLE = re.compile(r"\{(\w+)(?::(\w+))?\}`([^`]*)`")
 _DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
-_TARGET = re.compile(r"^\([\w-]+\)=\s*$", re.M)
 
 
 def _source(cell) -> str:
     return "".join(cell["source"])
-
-
-def _glued(nb) -> dict:
-    """``{name: text}`` of every value a chapter's code cells glue for its prose."""
-    values = {}
-    for cell in nb["cells"]:
-        for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            text = output.get("data", {}).get("application/papermill.record/text/plain")
-            if name and text is not None:
-                values[name] = "".join(text).strip("'\"")
-    return values
-
-
-def _prose(text: str, glued: dict) -> str:
-    """MyST prose as plain Markdown: roles read as their text, targets and links' anchors dropped."""
-
-    def role(match):
-        kind, sub, body = match.groups()
-        if kind == "glue":
-            return glued.get(body, body)
-        if kind == "numref":
-            return "the figure" if body.startswith("fig-") else "the exercise"
-        return body.split("<")[0].strip() or body
-
-    text = _TARGET.sub("", text)
-    text = _ROLE.sub(role, text)
-    return re.sub(r"\[([^\]]+)\]\((?:#|chapters/|\.\./)[^)]*\)", r"\1", text)
 
 
 def _markdown(text: str) -> str:
@@ -132,7 +104,8 @@ def sections(nb) -> tuple:
             continue
         current.cells.append(cell)
         tags = set(cell.get("metadata", {}).get("tags", []))
-        figure = cell.get("metadata", {}).get("mystnb", {})
+        _, caption = editions.figure_caption(cell)
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             image = next((kind for kind in ("image/svg+xml", "image/png") if kind in data), None)
@@ -143,8 +116,8 @@ def sections(nb) -> tuple:
                 current.figures.append(
                     {
                         "src": f"data:{image};base64," + content.replace("\n", ""),
-                        "caption": figure.get("figure", {}).get("caption", ""),
-                        "alt": figure.get("image", {}).get("alt", ""),
+                        "caption": caption or "",
+                        "alt": alt,
                     }
                 )
         lines = text.strip().splitlines()
@@ -188,23 +161,27 @@ def _bullets(prose: str) -> str:
     return match.group(1) if match else ""
 
 
-def deck(path: pathlib.Path) -> str:
-    """The chapter at ``path`` as one reveal.js page (assets under ``_static/``, beside it)."""
+def deck(path: pathlib.Path, book: editions.Book | None = None) -> str:
+    """The chapter at ``path`` as one reveal.js page (assets under ``_static/``, beside it).
+
+    ``book`` is what the course's other chapters contribute (figure and exercise
+    numbers, targets); :func:`write_slides` reads it once for all chapters.
+    """
     sys.path.insert(0, str(ROOT / "code"))
     from optlab import concept_checks
 
     nb = json.loads(path.read_text(encoding="utf-8"))
-    glued = _glued(nb)
+    prose_of = editions.chapter_prose(nb, path.stem, book)  # MyST as the notebook edition writes it
     title, intro, found = sections(nb)
     slides = [
         f'<section data-section="title"><h1>{html.escape(title)}</h1>'
-        f'{_markdown(_prose(_learn_list(intro), glued))}<p class="source">Optimizers, Hands-On · '
+        f'{_markdown(prose_of(_learn_list(intro)))}<p class="source">Optimizers, Hands-On · '
         f"chapter {int(path.stem[:2])}</p></section>"
     ]
     for section in found:
         key = html.escape(section.heading, quote=True)
-        prose = _prose("\n".join(section.prose), glued)
-        heading = _markdown("## " + _prose(section.heading, glued)).strip()
+        prose = prose_of("\n".join(section.prose))
+        heading = _markdown("## " + prose_of(section.heading)).strip()
         if section.heading == "Summary":
             slides.append(f'<section data-section="{key}">{heading}{_markdown(_bullets(prose))}</section>')
             continue
@@ -223,7 +200,7 @@ def deck(path: pathlib.Path) -> str:
             slides.append("<section>" + "".join(parts) + "</section>")
             continue
         if section.heading == "Exercises":
-            labels = re.findall(r"```\{exercise\}[ \t]*([^\n]*)\n:label:[ \t]*([\w-]+)", "\n".join(section.prose))
+            labels = editions.exercise_titles("\n".join(section.prose))
             items = "".join(f"<li>{html.escape(t)} · <code>{html.escape(label)}</code></li>" for t, label in labels)
             slides.append(f'<section data-section="{key}">{heading}<ul>{items}</ul></section>')
             continue
@@ -231,13 +208,13 @@ def deck(path: pathlib.Path) -> str:
             slides.append(f'<section data-section="{key}">{heading}<p>See the chapter.</p></section>')
             continue
         equations = "".join(
-            f'<div class="lead-in">{_markdown(_prose(lead, glued))}</div><p>\\[{html.escape(eq)}\\]</p>'
+            f'<div class="lead-in">{_markdown(prose_of(lead))}</div><p>\\[{html.escape(eq)}\\]</p>'
             for lead, eq in section.equations
         )
         points = "" if equations else _markdown(_bullets(prose) or _first_sentence(prose))
         parts = [f'<section data-section="{key}">{heading}{equations}{points}</section>']
         for figure in section.figures:
-            caption = _markdown(_prose(figure["caption"], glued)) if figure["caption"] else ""
+            caption = _markdown(prose_of(figure["caption"])) if figure["caption"] else ""
             parts.append(
                 f'<section class="figure"><img src="{figure["src"]}" '
                 f'alt="{html.escape(figure["alt"], quote=True)}">{caption}</section>'
@@ -302,21 +279,17 @@ def copy_assets(out: pathlib.Path) -> None:
         shutil.copy2(reveal / part, target / part)
     fonts = pathlib.Path("dist", "theme", "fonts", "source-sans-pro")  # the white theme's font
     shutil.copytree(reveal / fonts, target / fonts, dirs_exist_ok=True)
-    source = offline_mathjax.mathjax_source()
-    mathjax = out / "_static" / "mathjax"
-    (mathjax / offline_mathjax.FONTS).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source / offline_mathjax.SCRIPT, mathjax / offline_mathjax.SCRIPT)
-    shutil.copytree(source / offline_mathjax.FONTS, mathjax / offline_mathjax.FONTS, dirs_exist_ok=True)
+    offline_mathjax.copy_to(out / "_static" / "mathjax")
 
 
 def write_slides(out: pathlib.Path) -> list:
     """Every chapter's deck into ``out`` (``<chapter>.html``) with its assets; returns the decks' paths."""
     out.mkdir(parents=True, exist_ok=True)
     copy_assets(out)
-    written = []
+    written, book = [], editions.Book(ROOT)
     for path in sorted(CHAPTERS.glob("*.ipynb")):
         target = out / f"{path.stem}.html"
-        target.write_text(deck(path), encoding="utf-8")
+        target.write_text(deck(path, book), encoding="utf-8")
         written.append(target)
     index = "".join(f'<li><a href="{p.name}">{html.escape(p.stem)}</a></li>' for p in written)
     (out / "index.html").write_text(

@@ -30,15 +30,19 @@ def mathjax_source() -> pathlib.Path:
     return source
 
 
+def copy_to(target: pathlib.Path) -> None:
+    """Copy MathJax's script and its fonts into the folder ``target`` (the site's, or the slides')."""
+    source = mathjax_source()
+    (target / FONTS).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / SCRIPT, target / SCRIPT)
+    shutil.copytree(source / FONTS, target / FONTS, dirs_exist_ok=True)
+
+
 def copy_mathjax(app, exception) -> None:
     """After an HTML build, copy the script and its fonts into ``_static/mathjax``."""
     if exception is not None or app.builder.format != "html":
         return
-    source = mathjax_source()
-    target = pathlib.Path(app.outdir) / "_static" / "mathjax"
-    (target / FONTS).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source / SCRIPT, target / SCRIPT)
-    shutil.copytree(source / FONTS, target / FONTS, dirs_exist_ok=True)
+    copy_to(pathlib.Path(app.outdir) / "_static" / "mathjax")
 
 
 def setup(app):
