@@ -6,7 +6,6 @@ test_browser.py then drives the same pages in Chromium.
 """
 
 import html
-import json
 import re
 import urllib.parse
 
@@ -40,22 +39,6 @@ def test_solutions_are_folded_and_the_setup_cell_is_hidden(site, path):
     page = (site / "chapters" / f"{path.stem}.html").read_text()
     assert page.count("solution dropdown") >= 3
     assert "google.colab" not in page
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_exercise_title_shows_its_label_next_to_its_number(site, path):
-    """The instructors' guide names exercises by label; the page shows each beside "Exercise N"."""
-    source = "\n".join(
-        "".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown"
-    )
-    labels = re.findall(r"```\{exercise\}[^\n]*\n:label:[ \t]*([\w-]+)", source)
-    assert labels, f"{path.name} has no exercise"
-    page = (site / "chapters" / f"{path.stem}.html").read_text()
-    for label in labels:
-        block = re.search(rf'<div[^>]*\bid="{label}"[^>]*>\s*<p class="admonition-title">(.*?)</p>', page, re.S)
-        assert block, f"{path.name}: no exercise block with id {label}"
-        title = re.sub(r"<[^>]+>", "", block.group(1))
-        assert re.search(rf"Exercise \d+.* · {re.escape(label)}\s*$", html.unescape(title).strip()), title
 
 
 PLAYER_BUTTONS = ("first_frame", "previous_frame", "pause_animation", "play_animation", "next_frame", "last_frame")
