@@ -207,6 +207,27 @@ def test_a_checked_exercise_passes_its_reference_and_names_what_a_wrong_answer_g
         assert all(re.search(r"differs|step \d|input \d|raised", line) for line in wrong), wrong
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_stubs_check_passes_the_reference_with_nothing_but_the_set_up_imports(student_edition, path):
+    """Written as the solution writes it, a stub's function passes the stub's own check: the check
+    brings what it needs of the solution (the reference optimizer, the inputs), not only its call."""
+    teacher = {solution.label: solution for solution in editions.solutions(nbformat.read(path, as_version=4))}
+    student = nbformat.read(student_edition / "chapters" / path.name, as_version=4)
+    for cell in stub_cells(student):
+        if "# When it is written" not in cell.source:
+            continue
+        label = cell.source.split(":")[0].removeprefix("# Exercise ")
+        function, _ = teacher[label].checked_function()
+        source = "\n\n".join(teacher[label].code)
+        imports = [node for node in ast.parse(source).body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        namespace = set_up_namespace(student)
+        exec("\n".join([*(ast.unparse(node) for node in imports), ast.get_source_segment(source, function)]), namespace)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(cell.source.split("# When it is written")[1].split("\n", 1)[1], namespace)
+        assert printed.getvalue().startswith(f"✓ {function.name}"), f"{label}: {printed.getvalue()}"
+
+
 def test_a_stub_left_as_it_is_makes_the_checker_name_the_exercise(student_edition):
     """Run as the learner would: the checker reports the stub's NotImplementedError, naming the exercise."""
     student = nbformat.read(student_edition / "chapters" / "04-momentum.ipynb", as_version=4)

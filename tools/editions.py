@@ -375,6 +375,51 @@ _FENCE = re.compile(r"```\{solution-(start|end)\}[ \t]*([\w-]*)[^\n]*\n(?::class
 _SENTENCE_END = re.compile(r"(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.?!])\s+(?=[A-Z$(])")
 
 
+def _used_names(node) -> set:
+    return {name.id for name in ast.walk(node) if isinstance(name, ast.Name)}
+
+
+def _bound_names(statement) -> set:
+    """The names a top-level statement binds: a definition's, an assignment's targets, an import's."""
+    if isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
+        return {statement.name}
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in statement.names}
+    targets = {
+        ast.Assign: lambda s: s.targets,
+        ast.AugAssign: lambda s: [s.target],
+        ast.AnnAssign: lambda s: [s.target],
+    }
+    for kind, get in targets.items():
+        if isinstance(statement, kind):
+            return {name.id for target in get(statement) for name in ast.walk(target) if isinstance(name, ast.Name)}
+    return set()
+
+
+def _needed_before(statements: list, needed: set) -> list:
+    """The statements among ``statements`` (in order) that bind what ``needed`` names, and what those need."""
+    kept = []
+    for statement in reversed(statements):
+        bound = _bound_names(statement) & needed
+        if bound:
+            kept.insert(0, statement)
+            if not isinstance(statement, ast.AugAssign):  # `x += ...` needs the x before it
+                needed -= bound
+            needed |= _used_names(statement) - _bound_names(statement)
+    return kept
+
+
+def _joined(source: str, statements: list) -> str:
+    """The statements' source, two blank lines around a definition, none between plain statements."""
+    text = ""
+    for before, statement in zip([None, *statements], statements):
+        if before is not None:
+            definition = (ast.FunctionDef, ast.ClassDef)
+            text += "\n\n\n" if isinstance(before, definition) or isinstance(statement, definition) else "\n"
+        text += ast.get_source_segment(source, statement)
+    return text
+
+
 class Solution:
     """One exercise's solution in a chapter: its label, the exercise's text and the solution's code cells."""
 
@@ -383,12 +428,13 @@ class Solution:
 
     def checked_function(self):
         """``(function, check)`` for the first ``checks.check_*`` call on a function the solution
-        defines: the function's definition, and the check statement preceded by the solution's
-        other top-level functions it calls (a helper that builds the reference optimizer, say)."""
+        defines: the function's definition, and the check statement preceded by what it needs of
+        the solution's earlier top-level statements (a helper that builds the reference optimizer,
+        the reference's inputs), so that the check runs with the chapter's set-up imports alone."""
         source = "\n\n".join(self.code)
         tree = ast.parse(source)
         defined = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-        for statement in tree.body:
+        for index, statement in enumerate(tree.body):
             for call in ast.walk(statement):
                 if (
                     isinstance(call, ast.Call)
@@ -399,14 +445,8 @@ class Solution:
                     and call.args[0].id in defined
                 ):
                     checked = call.args[0].id
-                    used = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
-                    helpers = [
-                        ast.get_source_segment(source, node)
-                        for name, node in defined.items()
-                        if name in used and name != checked
-                    ]
-                    check = "\n\n\n".join([*helpers, ast.get_source_segment(source, statement)])
-                    return defined[checked], check
+                    kept = _needed_before(tree.body[:index], _used_names(statement) - {checked})
+                    return defined[checked], _joined(source, [*kept, statement])
         return None, None
 
     def stub(self) -> str:
