@@ -36,6 +36,15 @@ def test_check_function_reports_shape_exceptions_and_missing_outputs():
     assert "has shape ()" in wrong_shape.message and "expected shape (3,)" in wrong_shape.message
     crashing = checks.check_function(lambda x: x / undefined_name, square)  # noqa: F821
     assert "raised NameError" in crashing.message and "on input 0" in crashing.message
+    assert crashing.message.endswith("is not defined.")
+
+
+def test_an_exception_s_own_full_stop_is_not_doubled():
+    def stub(*args):
+        raise NotImplementedError("Exercise x: write this.")
+
+    for result in (checks.check_function(stub, square), checks.check_update_rule(stub, keras.optimizers.SGD(0.1))):
+        assert result.message.endswith("write this.") and not result.message.endswith(".."), result.message
     pair = checks.check_function(lambda x: x, lambda x: (x, x))
     assert "should return 2 values" in pair.message
 

@@ -116,7 +116,7 @@ def check_function(
             got = function(*args)
         except Exception as error:  # the learner's code: report, don't crash the notebook
             return CheckResult(
-                False, f"{name} raised {type(error).__name__}: {error} on input {number} {_describe(args)}."
+                False, f"{name} raised {type(error).__name__} on input {number} {_describe(args)}: {_sentence(error)}"
             )
         outputs = zip(got, expected) if isinstance(expected, tuple) else [(got, expected)]
         if isinstance(expected, tuple) and (not isinstance(got, tuple) or len(got) != len(expected)):
@@ -176,7 +176,7 @@ def check_update_rule(
         try:
             result = step(w.copy(), g.astype(np.float64), state)
         except Exception as error:
-            return CheckResult(False, f"{name} raised {type(error).__name__} at step {k}: {error}.")
+            return CheckResult(False, f"{name} raised {type(error).__name__} at step {k}: {_sentence(error)}")
         if not isinstance(result, tuple) or len(result) != 2:
             return CheckResult(
                 False, f"{name} must return (new_w, new_state); at step {k} it returned {_count(result)}."
@@ -194,6 +194,11 @@ def check_update_rule(
             return CheckResult(False, f"{name}: after step {k} the weights {difference}{hint}.")
         w, state = np.asarray(result[0], dtype=np.float64), result[1]
     return CheckResult(True, f"{name} follows {type(optimizer).__name__} for all {steps} steps.")
+
+
+def _sentence(error) -> str:
+    """An exception's message as the end of a sentence: one full stop, whether it had its own or not."""
+    return str(error).rstrip(".") + "."
 
 
 def _numbers(value):
