@@ -12,6 +12,8 @@
 #   make retarget REPO=https://github.com/<owner>/<name>   point every Colab button and link at a fork
 #   make student [STUDENT_REPO=https://github.com/<owner>/<name>]   the student edition (solutions replaced
 #                 by stubs, links to STUDENT_REPO only) and its site, in _build/student
+#   make grading [ONLY=label,label]   the checked exercises as an Otter-Grader assignment (a notebook to
+#                 hand out and autograder.zip for Gradescope or `otter run`), in _build/grading
 
 PYTHON ?= python3
 VENV   := .venv
@@ -25,10 +27,10 @@ KERAS  := $(shell sed -n 's/^keras==\([0-9.]*\).*/\1/p' requirements.txt)
 # TensorFlow's C++ start-up log would otherwise land in saved outputs as stderr.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup colab-env browser book slides lint test unit test-portable execute notebooks lab retarget student clean
+.PHONY: help setup colab-env browser book slides lint test unit test-portable execute notebooks lab retarget student grading clean
 
 help:
-	@sed -n '2,15p' Makefile
+	@sed -n '2,17p' Makefile
 
 setup: $(STAMP)
 
@@ -149,6 +151,13 @@ student: setup
 	$(BIN)/python tools/editions.py student _build/student $(STUDENT_REPO)
 	$(BIN)/jupyter-book build _build/student
 	@echo "Student notebooks: $(CURDIR)/_build/student/chapters; site: $(CURDIR)/_build/student/_build/html/index.html"
+
+# The checked exercises as an Otter-Grader assignment (tools/grading.py): the
+# notebook to hand out and autograder.zip, for Gradescope or `otter run`, in
+# _build/grading. ONLY=label,label picks exercises; its Colab set-up cell clones
+# STUDENT_REPO (default: the student edition's address) for optlab.
+grading: setup
+	$(BIN)/python tools/grading.py _build/grading $(if $(ONLY),--only $(ONLY)) $(if $(STUDENT_REPO),--repository $(STUDENT_REPO))
 
 clean:
 	rm -rf _build

@@ -27,6 +27,7 @@ COURSE_MODULES = {
     "test_browser.py",
     "test_course.py",
     "test_claims_in_chapters.py",
+    "test_grading.py",
 }
 
 

@@ -259,3 +259,26 @@ def test_a_failed_clone_says_which_address_it_tried_and_how_a_fork_fixes_it(cola
     assert "RuntimeError: Could not clone the course from " + missing in message, message[-2000:]
     assert "make retarget REPO=" in message
     assert sorted(p.name for p in content.iterdir()) == ["setup-only.ipynb"], "a failed clone must leave nothing"
+
+
+def test_the_graded_assignment_runs_on_the_colab_stack(colab_kernel, course_remote, colab_site, tmp_path):
+    """tools/grading.py's notebook, every reference answer in place, as a student would run it in Colab."""
+    import grading
+
+    exercises = grading.checked_exercises()
+    student = grading.student_notebook(exercises, "https://github.com/owner/course-student")
+    content = tmp_path / "content"
+    content.mkdir()
+    nb = as_in_colab(grading.submission(student, {e.label: e.answer() for e in exercises}), course_remote, str(content))
+    notebook = content / grading.NOTEBOOK
+    nbformat.write(nb, notebook)
+    result = run_in_colab(notebook, colab_kernel, colab_site, tmp_path / "pip-target")
+    assert result.returncode == 0, f"the assignment failed on the Colab stack:\n{result.stderr[-3000:]}"
+    executed = nbformat.read(notebook, as_version=4).cells
+    for index, cell in enumerate(executed):
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
+            assert output.get("name") != "stderr", f"cell {index} wrote to stderr: {output.get('text', '')[:300]}"
+    printed = "".join(stdout_of(cell) for cell in executed if cell.cell_type == "code")
+    for exercise in exercises:
+        assert f"✓ {exercise.name}" in printed, f"{exercise.label} does not pass on the Colab stack"

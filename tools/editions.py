@@ -42,8 +42,8 @@ the solution had one. It is a repository of its own, with its own notebook
 edition, and links only to itself. It is the course's one way of writing
 student notebooks: it reads the website's own exercise and solution markup,
 so a chapter has one source (Otter-Grader's ``otter assign`` would need its
-own master-notebook format; ``otter generate`` grades these notebooks as they
-are).
+own master-notebook format). ``tools/grading.py`` makes the graded assignment
+from the same stubs.
 
 From the command line (the Makefile's ``make notebooks`` and ``make student``)::
 
