@@ -12,8 +12,8 @@
 #   make retarget REPO=https://github.com/<owner>/<name>   point every Colab button and link at a fork
 #   make student [STUDENT_REPO=https://github.com/<owner>/<name>]   the student edition (solutions replaced
 #                 by stubs, links to STUDENT_REPO only) and its site, in _build/student
-#   make grading [ONLY=label,label]   the checked exercises as an Otter-Grader assignment (a notebook to
-#                 hand out and autograder.zip for Gradescope or `otter run`), in _build/grading
+#   make grading [ONLY=label,label] [STUDENT_REPO=...]   the checked exercises as an Otter-Grader assignment
+#                 (a notebook to hand out, autograder.zip for Gradescope or `otter run`), in _build/grading
 
 PYTHON ?= python3
 VENV   := .venv
@@ -154,10 +154,11 @@ student: setup
 
 # The checked exercises as an Otter-Grader assignment (tools/grading.py): the
 # notebook to hand out and autograder.zip, for Gradescope or `otter run`, in
-# _build/grading. ONLY=label,label picks exercises; its Colab set-up cell clones
-# STUDENT_REPO (default: the student edition's address) for optlab.
+# _build/grading. ONLY=label,label picks exercises; the notebook links to
+# STUDENT_REPO's website and its Colab set-up cell clones STUDENT_REPO
+# (default: the student edition's address, as for `make student`).
 grading: setup
-	$(BIN)/python tools/grading.py _build/grading $(if $(ONLY),--only $(ONLY)) $(if $(STUDENT_REPO),--repository $(STUDENT_REPO))
+	$(BIN)/python tools/grading.py _build/grading $(if $(ONLY),--only "$(ONLY)") $(if $(STUDENT_REPO),--repository "$(STUDENT_REPO)")
 
 clean:
 	rm -rf _build

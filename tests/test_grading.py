@@ -1,15 +1,19 @@
 """The checked exercises as an Otter-Grader assignment (tools/grading.py), graded offline.
 
 ``otter run`` grades a submission as Gradescope would, without a container or
-a network, in this environment's kernel. Three submissions, made from the
-notebook as handed out:
+a network, in this environment's kernel. Four submissions, made from the
+notebook as handed out, are graded side by side:
 
-- every reference answer (the solution's code cell): full marks;
+- every reference answer (the solution's code cell): full marks, so the
+  reference passes both cases of every test;
 - the typical mistake (the first function the solution shows failing its
   check) in the odd-numbered exercises, the reference in the others: exactly
   the odd ones' points lost, each with the checker's message as its feedback;
-- the typical mistake in the even-numbered ones, the odd ones left as handed
-  out: no points, the stubs' feedback naming the exercise to write.
+- the typical mistake in the even-numbered ones, the odd ones' stubs left as
+  handed out: no points, a stub's feedback naming the exercise to write;
+- shortcuts: an update rule that ignores its arguments (it loses the point on
+  the case with other arguments), and a function that hands in the
+  reference itself (it is not the student's own code): no points.
 """
 
 import contextlib
@@ -25,6 +29,8 @@ import zipfile
 import nbformat
 import pytest
 
+import course
+import editions
 import grading
 from optlab import checks
 
@@ -59,7 +65,7 @@ class Recorder:
 
 def run_cells(exercise, code: str, **names) -> dict:
     """Run ``code`` after the exercise's imports and what it is given, as the notebook would; its namespace."""
-    namespace = {}
+    namespace = {"__name__": "__main__"}
     exec("\n".join(exercise.imports), namespace)
     namespace.update(names)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -88,12 +94,25 @@ def typical_mistake(exercise) -> tuple:
     return code, function
 
 
-def checker_message(exercise, function) -> str:
-    """What the course's checker says of ``function`` in the exercise's check, run here, outside Otter."""
-    return str(run_cells(exercise, grading.check_source(exercise), **{exercise.name: function})["result"])
+def shortcut(exercise) -> str:
+    """The solution's cell, then the graded name bound to a shortcut: for an update rule, the reference
+    answer with its arguments ignored; for a function, the reference the check compares it with."""
+    if exercise.check.count("check_update_rule("):
+        return (
+            f"{exercise.answer()}\n\n_{exercise.name}_answer = {exercise.name}\n\n\n"
+            f"def {exercise.name}(w, g, state, **ignored):\n    return _{exercise.name}_answer(w, g, state)\n"
+        )
+    reference = re.search(r"check_function\(\s*\w+,\s*(\w+)", exercise.check).group(1)
+    return f"{exercise.answer()}\n\n{exercise.name} = {reference}\n"
 
 
-def grade(assignment, answers: dict, folder) -> dict:
+def verdict(exercise, source: str, function) -> str:
+    """What the course's checker says of ``function`` in one case of the exercise's test, run here, outside Otter."""
+    namespace = run_cells(exercise, "from optlab import checks\n" + source, **{exercise.name: function})
+    return str(namespace["result"])
+
+
+def grade(assignment, answers: dict, folder) -> subprocess.Popen:
     """Start grading a submission of the handed-out notebook with ``answers`` ({label: code}) in place of stubs."""
     out, _ = assignment
     folder.mkdir()
@@ -113,7 +132,7 @@ def results(process, folder) -> dict:
 
 @pytest.fixture(scope="module")
 def graded(assignment, tmp_path_factory):
-    """The three submissions (see the module's docstring), graded side by side; their results and mistakes."""
+    """The four submissions (see the module's docstring), graded side by side, and what went into them."""
     _, exercises = assignment
     mistakes = {exercise.label: typical_mistake(exercise) for exercise in exercises}
     odd = [exercise for position, exercise in enumerate(exercises) if position % 2 == 0]
@@ -125,54 +144,79 @@ def graded(assignment, tmp_path_factory):
             **{exercise.label: exercise.answer() for exercise in even},
         },
         "even wrong, odd as handed out": {exercise.label: mistakes[exercise.label][0] for exercise in even},
+        "shortcuts": {exercise.label: shortcut(exercise) for exercise in exercises},
     }
     base = tmp_path_factory.mktemp("submissions")
-    folders = {name: base / name.replace(" ", "-").replace(",", "") for name in submissions}
+    folders = {name: base / re.sub(r"\W+", "-", name) for name in submissions}
     started = {name: grade(assignment, answers, folders[name]) for name, answers in submissions.items()}
-    graded = {name: results(process, folders[name]) for name, process in started.items()}
-    return graded, mistakes, odd, even
+    return {name: results(process, folders[name]) for name, process in started.items()}, mistakes, odd, even
 
 
-def test_the_assignment_is_every_checked_exercise_of_the_chapters(assignment):
+def test_the_autograder_holds_a_test_per_checked_exercise_optlab_and_the_pins(assignment):
     out, exercises = assignment
-    labels = [exercise.label for exercise in exercises]
-    assert len(labels) == 9 and labels[0] == "momentum-nesterov-by-hand" and labels[-1] == "lion-by-hand"
+    checked = [
+        solution.label
+        for path in editions._chapters(editions.ROOT)
+        for solution in editions.solutions(nbformat.read(path, as_version=4))
+        if solution.checked_function()[0] is not None
+    ]
+    assert [exercise.label for exercise in exercises] == checked and len(checked) == 9
     with zipfile.ZipFile(out / "autograder.zip") as archive:
         names = set(archive.namelist())
         config = json.loads(archive.read("otter_config.json"))
         environment = archive.read("environment.yml").decode()
-    assert {f"tests/{label}.py" for label in labels} <= names
-    assert "files/optlab/checks.py" in names and "files/optlab/concept_checks/07-adam.yml" in names
+    tests = {f"tests/{position:02d}-{label}.py" for position, label in enumerate(checked, start=1)}
+    assert {name for name in names if name.startswith("tests/")} == tests
+    assert {"files/optlab/checks.py", f"files/{grading.SUPPORT}", "files/optlab/concept_checks/07-adam.yml"} <= names
     assert config["assignment_name"] == grading.ASSIGNMENT and config["show_all_public"] is True
     assert f"python={grading.PYTHON}" in environment
     for pin in ("tensorflow-cpu==", "keras==", "numpy==", "PyYAML=="):
         assert pin in environment, f"the grading image does not pin {pin}"
 
 
-def test_the_handed_out_notebook_holds_each_exercise_and_no_solution(assignment):
+def test_the_handed_out_notebook_links_only_to_the_student_site_and_holds_no_solution(assignment):
     out, exercises = assignment
     nb = nbformat.read(out / grading.NOTEBOOK, as_version=4)
     assert nb.metadata["otter"]["assignment_name"] == grading.ASSIGNMENT
     text = "\n".join(cell.source for cell in nb.cells)
+    student_site = editions.site_url(editions.student_url())
+    full_site = editions.site_url(course.configured_url())
+    links = re.findall(r"\]\((https?://[^)\s]+)\)", text)
+    chapters = [link for link in links if "/chapters/" in link]
+    assert len(chapters) == 9 and all(link.startswith(student_site) for link in chapters), chapters
+    assert full_site not in text and course.configured_url() + '"' not in text
+    given = "\n".join(line for exercise in exercises for line in "\n".join(exercise.given).splitlines())
     for exercise in exercises:
-        assert f"· `{exercise.label}`" in text and f"def {exercise.name}(" in text
-        body = exercise.answer().split(f"def {exercise.name}(", 1)[1].split("\n\n\n")[0]
-        assert body.split("\n", 1)[1] not in text, f"{exercise.label}: the solution's body is in the notebook"
-    assert "raise NotImplementedError" in text and "def paper_adam(" in text  # chapter 7's given function
+        assert f"· `{exercise.label}`" in text and f"**Graded:** `{exercise.name}(" in text
+        answer = exercise.answer().split(f"def {exercise.name}(", 1)[1].split("\n\n\n")[0]
+        body = [line.strip() for line in answer.splitlines()[1:] if line.strip() and not line.strip().startswith("#")]
+        leaked = [line for line in body if line in text and line not in given]
+        assert not leaked, f"{exercise.label}: the notebook holds lines of the solution: {leaked}"
+    assert "def paper_adam(" in text  # what chapter 7's exercise is given
 
 
 def test_unknown_labels_are_refused_with_the_list_of_checked_exercises(tmp_path):
     with pytest.raises(
-        ValueError, match=r"no checked exercise is labelled adam-typo; the checked exercises are: .*adam-by-hand"
+        ValueError, match=r"no checked exercise is labelled adam-typo; the checked exercises are: .*adam"
     ):
         grading.write_assignment(tmp_path / "out", only=["adam-typo"])
+
+
+def test_an_address_colab_cannot_clone_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not of the form"):
         grading.write_assignment(tmp_path / "out", only=["adam-by-hand"], url="https://example.com/course")
 
 
-def test_an_assignment_of_chosen_exercises_keeps_their_order(tmp_path):
-    exercises = grading.checked_exercises(only=["lion-by-hand", "adam-by-hand"])
+def test_an_assignment_of_chosen_exercises_holds_them_in_that_order(tmp_path):
+    exercises = grading.write_assignment(tmp_path / "two", only=["lion-by-hand", "adam-by-hand"])
     assert [exercise.label for exercise in exercises] == ["lion-by-hand", "adam-by-hand"]
+    nb = nbformat.read(tmp_path / "two" / grading.NOTEBOOK, as_version=4)
+    headings = [cell.source.split("\n")[0] for cell in nb.cells if cell.source.startswith("## Exercise")]
+    assert [heading.split("`")[1] for heading in headings] == ["lion-by-hand", "adam-by-hand"]
+    assert nb.cells[0].source.count("2 exercises from") == 1
+    with zipfile.ZipFile(tmp_path / "two" / "autograder.zip") as archive:
+        tests = sorted(name for name in archive.namelist() if name.startswith("tests/"))
+    assert tests == ["tests/01-lion-by-hand.py", "tests/02-adam-by-hand.py"]
 
 
 def test_the_reference_answers_get_full_marks(graded):
@@ -181,14 +225,12 @@ def test_the_reference_answers_get_full_marks(graded):
     assert all(score == possible == 1 for score, possible, _ in scores.values()), scores
 
 
-def test_each_typical_mistake_loses_its_point_with_the_checkers_message(assignment, graded):
-    _, exercises = assignment
+def test_each_typical_mistake_loses_its_point_with_the_checkers_message(graded):
     graded, mistakes, odd, even = graded
     for name, wrong in (("odd wrong", odd), ("even wrong, odd as handed out", even)):
-        scores = graded[name]
         for exercise in wrong:
-            score, possible, feedback = scores[exercise.label]
-            message = checker_message(exercise, mistakes[exercise.label][1])
+            score, possible, feedback = graded[name][exercise.label]
+            message = verdict(exercise, grading.check_source(exercise), mistakes[exercise.label][1])
             assert score == 0 and possible == 1, (exercise.label, score)
             assert message.startswith("✗") and re.search(r"differs|step \d|input \d", message), message
             assert message in feedback, f"{exercise.label}: {feedback}"
@@ -201,3 +243,17 @@ def test_a_stub_left_as_handed_out_gets_no_point_and_names_its_exercise(graded):
         score, _, feedback = graded["even wrong, odd as handed out"][exercise.label]
         assert score == 0 and "raised NotImplementedError" in feedback
         assert f"Exercise {exercise.label}: write {exercise.name}(" in feedback
+
+
+def test_an_answer_that_ignores_its_arguments_or_hands_in_the_reference_gets_no_point(assignment, graded):
+    _, exercises = assignment
+    scores = graded[0]["shortcuts"]
+    for exercise in exercises:
+        score, _, feedback = scores[exercise.label]
+        assert score == 0, f"{exercise.label}: a shortcut got {score}"
+        if "check_update_rule(" in exercise.check:
+            function = run_cells(exercise, shortcut(exercise))[exercise.name]
+            message = verdict(exercise, grading.other_source(exercise), function)
+            assert message.startswith(f"✗ {exercise.name} with lr=") and message in feedback, feedback
+        else:
+            assert re.search(r"must be a function written in the notebook|uses keras", feedback), feedback

@@ -7,8 +7,9 @@ AdaBelief, the linear scaling rule and Lion, by hand. :func:`write_assignment`
 (``make grading``) writes, from the chapters:
 
 - ``optimizers-by-hand.ipynb``, the notebook to hand out: each exercise's text
-  as the website shows it, what the exercise is given from its chapter (the
-  paper's Adam, say), and the student edition's stub for it
+  as the website shows it, with a link to its chapter on the student
+  edition's website, what the exercise is given from its chapter (the paper's
+  Adam, say), the function that is graded, and the student edition's stub
   (:meth:`editions.Solution.stub`), whose last lines print the checker's
   verdict as the learner works. It is made the way the student edition is
   made, from the website's own exercise and solution markup, so a chapter
@@ -16,17 +17,23 @@ AdaBelief, the linear scaling rule and Lion, by hand. :func:`write_assignment`
   own); it holds no solution.
 - ``autograder.zip`` (``otter generate``), for Gradescope or for
   ``otter run -a autograder.zip submission.ipynb``: one test per exercise
-  (:func:`test_file`), which runs the exercise's check on the function the
-  student handed in and fails with the checker's message, so the feedback says
-  what differs, at which step or input; a copy of ``optlab``; and the pinned
-  TensorFlow, Keras and ``optlab``'s dependencies for the grading image.
-- ``tests/`` and ``otter_config.json``, what the zip was made from, to read.
+  (:func:`test_file`) with two cases, the chapter's check of the student's
+  function and the same check with other values of its arguments
+  (:data:`OTHER_CASES`); each fails with the checker's message, so the
+  feedback says what differs, at which step or input. The tests use
+  ``grader_support.py`` (the grader's own copy of the checker; a function
+  must be written in the notebook, without Keras or ``optlab``). The zip also
+  holds a copy of ``optlab``, and names the pinned TensorFlow, Keras and
+  ``optlab``'s dependencies for the grading image.
+- What the zip is made from, to read or edit, and :data:`GENERATE` to zip it
+  again.
 
-Each exercise is worth one point. ``tests/test_grading.py`` grades, offline
-with ``otter run``, the notebook as handed out, a submission of every
-reference answer (full marks) and submissions of each exercise's typical
-mistake, the one its solution shows failing (that exercise's point lost, with
-the checker's message as the feedback).
+Each exercise is worth one point, for passing both cases.
+``tests/test_grading.py`` grades submissions offline with ``otter run``: the
+reference answers (full marks), each exercise's typical mistake (the one its
+solution shows failing: that point lost, with the checker's message), stubs
+left as handed out, and shortcuts (an update rule that ignores its
+arguments, a function that hands in the reference).
 
 From the command line (``make grading``)::
 
@@ -66,6 +73,11 @@ NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 # what the grading image installs besides Otter: TensorFlow, Keras and optlab's own dependencies, as pinned
 GRADING_PACKAGES = ("tensorflow-cpu", "keras", "numpy", "matplotlib", "bokeh", "PyYAML")
 PYTHON = "3.11"  # the Python the course's pins are made for (requirements.txt)
+# how the zip is made, in the assignment's folder (instructors.md gives it, to zip an edited test again)
+GENERATE = (
+    f"otter generate --python-version {PYTHON} --config otter_config.json --requirements requirements.txt "
+    "--no-environment optlab grader_support.py"
+)
 OTTER_CONFIG = {
     "lang": "python",
     "assignment_name": ASSIGNMENT,
@@ -217,46 +229,59 @@ def _cell(kind: str, source: str, index: int, metadata: dict | None = None):
 INTRODUCTION = """\
 # Optimizers by hand: graded exercises
 
-{count} exercises from *Optimizers, Hands-On*, each a function to write.
-Under each exercise, a cell holds the function to complete: it raises
-`NotImplementedError` until you write it, and its last lines check it against
-the reference and print the verdict: ✓, or ✗ and what differs (at which step
-or input). The autograder runs the same check on each function you hand in:
-one point each, and its feedback is the checker's message.
+{count} from *Optimizers, Hands-On*, each a function to write, numbered as
+in the book. Under each exercise, a cell holds the function to complete: it
+raises `NotImplementedError` until you write it, and its last lines check it
+against the reference and print the verdict: ✓, or ✗ and what differs (at
+which step or input). The autograder runs the same check on each function
+you hand in, then checks it again with other values of its arguments: one
+point for each function that passes both, and the checker's message as
+feedback where it does not.
 
-Run the set-up cells first (in Colab, the first one fetches the course's
-code). Keep each function's name and arguments; a function may use NumPy
-(`np`) and anything it defines itself. When you are done, run the whole
-notebook once from the top (Run all), save it, and hand in this file,
-`{notebook}`.
-"""
-
-CLOSING = """\
-## Handing in
-
-Run all the cells from the top and check that each exercise prints ✓. Then
-save the notebook and hand in `{notebook}` as your instructor asked.
+- **Set-up.** Run the two set-up cells first. In Colab the first one fetches
+  the course's code; on your own computer, run this notebook where the
+  course's student edition is installed (its README says how).
+- **What is graded.** Each function under its name in the cell below its
+  exercise, as it stands when the notebook has run to the end: keep the
+  stub's name and arguments, and give slips and experiments other names.
+  Write each function with NumPy (`np`) and Python's standard library (you
+  may `import math`, say); one that calls Keras or the course's `optlab`
+  gets no point.
+- **Handing in.** Run the whole notebook from the top (Run all), check that
+  each exercise prints ✓, save it, and hand in this file, `{notebook}`, not a
+  copy of its cells in another notebook: its metadata names the assignment,
+  and the autograder refuses a notebook without it.
 """
 
 
 def student_notebook(exercises: list[Exercise], url: str) -> dict:
-    """The notebook to hand out: the exercises' text, what each is given, and its stub, with no solution."""
+    """The notebook to hand out: the exercises' text, what each is given, and its stub, with no solution.
+
+    Its links go to the student edition's website (:func:`editions.site_url` of ``url``), which
+    hides the solutions; its Colab set-up cell clones ``url``.
+    """
     import nbformat
 
-    book = editions.Book(ROOT)
-    cells = [INTRODUCTION.format(count=len(exercises), notebook=NOTEBOOK)]
+    site = editions.site_url(url)
+    count = f"{len(exercises)} exercise" + ("s" if len(exercises) != 1 else "")
+    cells = [INTRODUCTION.format(count=count, notebook=NOTEBOOK)]
     cells.append(("code", course.setup_cell(ASSIGNMENT, url)))
     imports = _merged(line for exercise in exercises for line in exercise.imports)
     cells.append(("code", "# The course's code and the libraries the exercises use\n" + "\n".join(imports) + "\n"))
     for exercise in exercises:
-        page = f"{book.site}chapters/{exercise.stem}.html#{exercise.label}"
+        page = f"{site}chapters/{exercise.stem}.html#{exercise.label}"
         title = f" ({exercise.title})" if exercise.title else ""
         heading = f"## Exercise {exercise.number}{title} · `{exercise.label}`"
-        cells.append(f"{heading}\n\nFrom [chapter {int(exercise.stem[:2])}]({page}).\n\n{exercise.body}\n")
+        signature = f"{exercise.name}({ast.unparse(exercise.function.args)})"
+        graded = (
+            f"**Graded:** `{signature}`, written in the cell below under that name. It is checked as "
+            "that cell's last lines check it, then with other values of its arguments."
+        )
+        chapter = f"From [chapter {int(exercise.stem[:2])}]({page})."
+        cells.append(f"{heading}\n\n{chapter}\n\n{exercise.body}\n\n{graded}\n")
         for given in exercise.given:
             cells.append(("code", f"# Given, from chapter {int(exercise.stem[:2])}\n{given}\n"))
         cells.append(("code", exercise.solution.stub()))
-    cells.append(CLOSING.format(notebook=NOTEBOOK))
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         _cell(*(("markdown", cell) if isinstance(cell, str) else cell), index) for index, cell in enumerate(cells)
@@ -288,11 +313,94 @@ def _import_order(line: str) -> tuple:
     return (line.startswith("from "), line.split()[1] != "keras" and "optlab" in line, line)
 
 
-TEST_FILE = '''\
-"""Exercise {number}{title} · {label}: {name}, checked as chapter {chapter} checks it.
+# A second case per exercise: other values of the function's arguments (and, for an update rule,
+# other weights and gradients), so that an answer that ignores its arguments, or that is right only
+# where a default hides a term (AdaBelief's ε), loses the point. For an update rule: the arguments
+# given to the student's function, and the optimizer it must then match; for a function: other
+# inputs for the chapter's reference. tests/test_grading.py grades the reference answers with them.
+OTHER_CASES = {
+    "momentum-nesterov-by-hand": (
+        "lr=0.05, mu=0.5",
+        "keras.optimizers.SGD(learning_rate=0.05, momentum=0.5, nesterov=True)",
+    ),
+    "adagrad-by-hand": ("lr=0.3, a0=0.5", "keras.optimizers.Adagrad(learning_rate=0.3, initial_accumulator_value=0.5)"),
+    "rmsprop-by-hand": (
+        "lr=0.02, rho=0.8, eps=0.05",
+        "keras.optimizers.RMSprop(learning_rate=0.02, rho=0.8, epsilon=0.05)",
+    ),
+    "adam-by-hand": (
+        "lr=0.05, beta_1=0.8, beta_2=0.99, eps=0.2",
+        "keras.optimizers.Adam(learning_rate=0.05, beta_1=0.8, beta_2=0.99, epsilon=0.2)",
+    ),
+    "compare-adam-without-momentum": (
+        "lr=0.05, beta_2=0.99, eps=0.2",
+        "keras.optimizers.Adam(learning_rate=0.05, beta_1=0.0, beta_2=0.99, epsilon=0.2)",
+    ),
+    "choosing-warmup-cosine": "[(step, 0.1, 10, 50) for step in (0, 3, 9, 10, 11, 30, 49, 50, 80)]",
+    "custom-adabelief-by-hand": (
+        "lr=0.05, b1=0.8, b2=0.99, eps=0.01",
+        "adabelief.AdaBelief(learning_rate=0.05, beta_1=0.8, beta_2=0.99, epsilon=0.01)",
+    ),
+    "scale-linear-rule": "[(0.05, 64, 1024, t, 20) for t in (0, 7, 19, 20, 500)] + [(0.2, 128, 128, 3, 10)]",
+    "lion-by-hand": (
+        "lr=0.05, beta_1=0.8, beta_2=0.95",
+        "keras.optimizers.Lion(learning_rate=0.05, beta_1=0.8, beta_2=0.95)",
+    ),
+}
 
-It fails with the checker's message (what differs, and at which step or input): the feedback.
-"""
+SUPPORT = "grader_support.py"  # in the zip, beside the submission when it is graded: what every test uses
+SUPPORT_SOURCE = '''\
+"""What every test of the assignment uses; tools/grading.py writes it into autograder.zip."""
+
+import functools
+import importlib.util
+import pathlib
+import sys
+
+# what a graded function may not call: the answer is the student's own NumPy and Python
+NOT_OWN = {"keras", "tensorflow", "tf", "optlab", "adabelief", "checks", "schedules"}
+
+
+def checks():
+    """optlab.checks loaded afresh, as a module of the grader's own: what a submission does to the
+    module it imported (its CheckResult, say) does not reach the grader's verdicts."""
+    import optlab
+
+    path = pathlib.Path(optlab.__file__).with_name("checks.py")
+    spec = importlib.util.spec_from_file_location("optlab._grader_checks", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # where its dataclasses look for their module
+    spec.loader.exec_module(module)
+    return module
+
+
+def handed_in(function, name):
+    """Fail, saying what to do, unless the notebook defines ``name`` as something to call."""
+    assert callable(function), (
+        f"the notebook defines no function {name}: keep the stub's name and arguments, "
+        "and check that its cell runs without an error"
+    )
+
+
+def own_code(function, name):
+    """Fail, saying why, unless ``function`` is written in the notebook without Keras or optlab."""
+    inner = function.func if isinstance(function, functools.partial) else function
+    code = getattr(inner, "__code__", None)
+    where = f"{getattr(inner, '__module__', None)}.{getattr(inner, '__qualname__', type(inner).__name__)}"
+    assert code is not None and getattr(inner, "__module__", None) == "__main__", (
+        f"{name} must be a function written in the notebook, not {where}"
+    )
+    names, codes = set(), [code]
+    while codes:
+        current = codes.pop()
+        names |= set(current.co_names)
+        codes += [constant for constant in current.co_consts if hasattr(constant, "co_names")]
+    used = sorted(names & NOT_OWN)
+    assert not used, f"{name} uses {', '.join(used)}: write it with NumPy and Python's standard library"
+'''
+
+TEST_FILE = '''\
+"""{summary}"""
 
 from otter.test_files import test_case
 
@@ -300,16 +408,31 @@ OK_FORMAT = False
 
 name = "{label}"
 points = 1
+all_or_nothing = True  # the point is for an answer that passes both cases
 
 
-@test_case(points=1, hidden=False)
-def test_{identifier}({name}):
-{body}    assert result, str(result)
+@test_case(name="{label}: as chapter {chapter} checks it", hidden=False)
+def test_as_the_chapter_checks_it({name}):
+    import grader_support
+
+    grader_support.handed_in({name}, "{name}")
+    checks = grader_support.checks()
+{first}    assert result.passed is True, str(result)
+    grader_support.own_code({name}, "{name}")
+
+
+@test_case(name="{label}: with other arguments", hidden=False)
+def test_with_other_arguments({name}):
+    import grader_support
+
+    grader_support.handed_in({name}, "{name}")
+    checks = grader_support.checks()
+{second}    assert result.passed is True, str(result)
 '''
 
 
-def check_source(exercise: Exercise) -> str:
-    """The exercise's check, with the imports it needs, leaving its verdict in ``result`` (a ``CheckResult``)."""
+def _check_call(exercise: Exercise):
+    """``(tree, statements before it, call)`` of the exercise's check: the ``checks.check_*`` call last."""
     tree = ast.parse(exercise.check)
     *before, last = tree.body
     call = next(
@@ -317,23 +440,69 @@ def check_source(exercise: Exercise) -> str:
         for node in ast.walk(last)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.startswith("check_")
     )
-    lines = [ast.get_source_segment(exercise.check, statement) for statement in before]
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return tree, before, call
+
+
+def _body(exercise: Exercise, result: str, extra_imports=(), with_checks: bool = True) -> str:
+    """The check's imports and statements, then ``result = ...``: one case of a test."""
+    tree, before, _ = _check_call(exercise)
+    before = editions._needed_before(before, editions._used_names(ast.parse(result)))  # what ``result`` needs
+    used = editions._used_names(ast.Module(body=[*before, *ast.parse(result).body], type_ignores=[]))
     imports = [line for line in exercise.imports if editions._bound_names(ast.parse(line).body[0]) & used]
-    imports = sorted(imports, key=_import_order)
-    return "\n".join([*imports, "", *lines, f"result = {ast.get_source_segment(exercise.check, call)}"]) + "\n"
+    imports = [line for line in imports if with_checks or line != "from optlab import checks"]
+    lines = [*sorted({*imports, *extra_imports}, key=_import_order), ""]
+    for statement in before:
+        lines.append(ast.get_source_segment(exercise.check, statement))
+        if isinstance(statement, ast.FunctionDef):
+            lines.append("")
+    return "\n".join([*lines, result]) + "\n"
+
+
+def check_source(exercise: Exercise, with_checks: bool = True) -> str:
+    """The exercise's check as its chapter writes it, leaving the verdict (a ``CheckResult``) in ``result``."""
+    _, _, call = _check_call(exercise)
+    segment = textwrap.dedent(ast.get_source_segment(exercise.check, call, padded=True))
+    return _body(exercise, f"result = {segment}", with_checks=with_checks)
+
+
+def other_source(exercise: Exercise) -> str:
+    """The exercise's second case (:data:`OTHER_CASES`), leaving the verdict in ``result``."""
+    _, _, call = _check_call(exercise)
+    case = OTHER_CASES[exercise.label]
+    if call.func.attr == "check_function":
+        reference = ast.get_source_segment(exercise.check, call.args[1])
+        return _body(
+            exercise, f"result = checks.check_function({exercise.name}, {reference}, {case})", with_checks=False
+        )
+    arguments, optimizer = case
+    options = [f"    {ast.get_source_segment(exercise.check, k)},\n" for k in call.keywords if k.arg == "steps"]
+    result = (
+        "result = checks.check_update_rule(\n"
+        f"    functools.partial({exercise.name}, {arguments}),\n"
+        f"    {optimizer},\n"
+        "    shape=(3, 2),\n"
+        "    seed=1,\n" + "".join(options) + f'    name="{exercise.name} with {arguments}",\n'
+        ")"
+    )
+    imports = ["import functools", *(["import keras"] if optimizer.startswith("keras.") else [])]
+    return _body(exercise, result, imports, with_checks=False)
 
 
 def test_file(exercise: Exercise) -> str:
-    """Otter's exception-based test of one exercise: the check, failing with the checker's message."""
+    """Otter's exception-based test of one exercise: two cases, each failing with the checker's message."""
+    title = f" ({exercise.title})" if exercise.title else ""
+    summary = (
+        f"Exercise {exercise.number}{title} · {exercise.label}: {exercise.name}, checked as chapter "
+        f"{int(exercise.stem[:2])} checks it, then with other values of its arguments. A case that fails "
+        "says why, in the checker's words: the feedback."
+    )
     return TEST_FILE.format(
-        number=exercise.number,
-        title=f" ({exercise.title})" if exercise.title else "",
+        summary=textwrap.fill(summary, 100) + "\n",
         label=exercise.label,
         name=exercise.name,
         chapter=int(exercise.stem[:2]),
-        identifier=exercise.label.replace("-", "_"),
-        body=textwrap.indent(check_source(exercise), "    "),
+        first=textwrap.indent(check_source(exercise, with_checks=False), "    "),
+        second=textwrap.indent(other_source(exercise), "    "),
     )
 
 
@@ -351,8 +520,10 @@ def grading_requirements(root: pathlib.Path = ROOT) -> str:
 
 def write_assignment(out: pathlib.Path, only: list | None = None, url: str | None = None, root=ROOT) -> list:
     """Write the assignment to ``out`` (replaced if it exists): the student notebook, ``autograder.zip``
-    and what it is made from. ``url`` is the repository the notebook's Colab set-up cell clones for
-    ``optlab`` (default: the student edition's). Returns the exercises."""
+    and what it is made from (``tests/``, ``grader_support.py``, a copy of ``optlab``, the Otter
+    configuration and requirements: :data:`GENERATE` zips them again). ``url`` is the student
+    edition's repository, which the notebook's Colab set-up cell clones for ``optlab`` and whose
+    website it links to (default: :func:`editions.student_url`). Returns the exercises."""
     import nbformat
 
     exercises = checked_exercises(root, only)
@@ -367,18 +538,16 @@ def write_assignment(out: pathlib.Path, only: list | None = None, url: str | Non
         shutil.rmtree(out)
     (out / "tests").mkdir(parents=True)
     nbformat.write(student_notebook(exercises, url), out / NOTEBOOK)
-    for exercise in exercises:
-        (out / "tests" / f"{exercise.label}.py").write_text(test_file(exercise))
+    for position, exercise in enumerate(exercises, start=1):  # Otter and Gradescope list them by file name
+        (out / "tests" / f"{position:02d}-{exercise.label}.py").write_text(test_file(exercise))
+    (out / SUPPORT).write_text(SUPPORT_SOURCE)
     (out / "otter_config.json").write_text(json.dumps(OTTER_CONFIG, indent=2) + "\n")
     (out / "requirements.txt").write_text(grading_requirements(root))
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     shutil.copytree(pathlib.Path(root) / "code" / "optlab", out / "optlab", ignore=ignore)
-    generate = [sys.executable, "-m", "otter", "generate", "--python-version", PYTHON, "--config", "otter_config.json"]
-    generate += ["--requirements", "requirements.txt", "--no-environment", "optlab"]
-    result = subprocess.run(generate, cwd=out, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", *GENERATE.split()], cwd=out, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"otter generate failed:\n{result.stdout}{result.stderr}")
-    shutil.rmtree(out / "optlab")  # it is in the zip; the folder would shadow the installed optlab
     return exercises
 
 
