@@ -94,16 +94,31 @@ def typical_mistake(exercise) -> tuple:
     return code, function
 
 
-def shortcut(exercise) -> str:
-    """The solution's cell, then the graded name bound to a shortcut: for an update rule, the reference
-    answer with its arguments ignored; for a function, the reference the check compares it with."""
-    if exercise.check.count("check_update_rule("):
+def shortcut(exercise, kind: str) -> str:
+    """The solution's cell, then a shortcut in the graded function's place, of one of SHORTCUTS's kinds."""
+    name, answer = exercise.name, exercise.answer()
+    if kind == "missing":
+        return answer.replace(f"def {name}(", f"def my_{name}(").replace(f"({name},", f"(my_{name},")
+    if kind == "arguments ignored":
+        return f"{answer}\n\n_{name}_answer = {name}\n\n\ndef {name}(w, g, state, **ignored):\n    return _{name}_answer(w, g, state)\n"
+    if kind == "Keras in a helper":
         return (
-            f"{exercise.answer()}\n\n_{exercise.name}_answer = {exercise.name}\n\n\n"
-            f"def {exercise.name}(w, g, state, **ignored):\n    return _{exercise.name}_answer(w, g, state)\n"
+            f"{answer}\n\n_{name}_answer = {name}\n\n\n"
+            f"def _{name}_helper(*args, **options):\n    keras.ops.convert_to_tensor(0.0)\n"
+            f"    return _{name}_answer(*args, **options)\n\n\n"
+            f"def {name}(*args, **options):\n    return _{name}_helper(*args, **options)\n"
         )
     reference = re.search(r"check_function\(\s*\w+,\s*(\w+)", exercise.check).group(1)
-    return f"{exercise.answer()}\n\n{exercise.name} = {reference}\n"
+    return f"{answer}\n\n\ndef {name}(*args):\n    return {reference}(*args)\n"
+
+
+def shortcut_kinds(exercises) -> dict:
+    """``{label: kind}``: the update rules' first missing, second with Keras in a helper, the others
+    ignoring their arguments; the functions calling the reference the check compares them with."""
+    rules = [exercise.label for exercise in exercises if "check_update_rule(" in exercise.check]
+    kinds = {label: "arguments ignored" for label in rules}
+    kinds.update({rules[0]: "missing", rules[1]: "Keras in a helper"})
+    return {exercise.label: kinds.get(exercise.label, "reference called") for exercise in exercises}
 
 
 def verdict(exercise, source: str, function) -> str:
@@ -144,7 +159,9 @@ def graded(assignment, tmp_path_factory):
             **{exercise.label: exercise.answer() for exercise in even},
         },
         "even wrong, odd as handed out": {exercise.label: mistakes[exercise.label][0] for exercise in even},
-        "shortcuts": {exercise.label: shortcut(exercise) for exercise in exercises},
+        "shortcuts": {
+            exercise.label: shortcut(exercise, shortcut_kinds(exercises)[exercise.label]) for exercise in exercises
+        },
     }
     base = tmp_path_factory.mktemp("submissions")
     folders = {name: base / re.sub(r"\W+", "-", name) for name in submissions}
@@ -165,13 +182,17 @@ def test_the_autograder_holds_a_test_per_checked_exercise_optlab_and_the_pins(as
         names = set(archive.namelist())
         config = json.loads(archive.read("otter_config.json"))
         environment = archive.read("environment.yml").decode()
+        shipped = archive.read("files/optlab/checks.py")
     tests = {f"tests/{position:02d}-{label}.py" for position, label in enumerate(checked, start=1)}
     assert {name for name in names if name.startswith("tests/")} == tests
     assert {"files/optlab/checks.py", f"files/{grading.SUPPORT}", "files/optlab/concept_checks/07-adam.yml"} <= names
     assert config["assignment_name"] == grading.ASSIGNMENT and config["show_all_public"] is True
+    assert shipped == (editions.ROOT / "code" / "optlab" / "checks.py").read_bytes()
     assert f"python={grading.PYTHON}" in environment
-    for pin in ("tensorflow-cpu==", "keras==", "numpy==", "PyYAML=="):
-        assert pin in environment, f"the grading image does not pin {pin}"
+    pins = (editions.ROOT / "requirements.txt").read_text()
+    for package in ("tensorflow-cpu", "keras", "numpy", "matplotlib", "bokeh", "PyYAML"):
+        pin = re.search(rf"^{package}==[\w.]+", pins, re.M).group(0)
+        assert f"- {pin}" in environment, f"the grading image does not install {pin}"
 
 
 def test_the_handed_out_notebook_links_only_to_the_student_site_and_holds_no_solution(assignment):
@@ -185,12 +206,15 @@ def test_the_handed_out_notebook_links_only_to_the_student_site_and_holds_no_sol
     chapters = [link for link in links if "/chapters/" in link]
     assert len(chapters) == 9 and all(link.startswith(student_site) for link in chapters), chapters
     assert full_site not in text and course.configured_url() + '"' not in text
-    given = "\n".join(line for exercise in exercises for line in "\n".join(exercise.given).splitlines())
+    lines = {line.strip() for cell in nb.cells if cell.cell_type == "code" for line in cell.source.splitlines()}
+    stubs = [cell.source for cell in nb.cells if cell.source.startswith("# Exercise ")]
+    allowed = {
+        line.strip() for source in [*stubs, *(g for e in exercises for g in e.given)] for line in source.splitlines()
+    }
     for exercise in exercises:
         assert f"· `{exercise.label}`" in text and f"**Graded:** `{exercise.name}(" in text
-        answer = exercise.answer().split(f"def {exercise.name}(", 1)[1].split("\n\n\n")[0]
-        body = [line.strip() for line in answer.splitlines()[1:] if line.strip() and not line.strip().startswith("#")]
-        leaked = [line for line in body if line in text and line not in given]
+        solution = {line.strip() for code in exercise.solution.code for line in code.splitlines()}
+        leaked = sorted(line for line in solution & lines - allowed if line and not line.startswith("#"))
         assert not leaked, f"{exercise.label}: the notebook holds lines of the solution: {leaked}"
     assert "def paper_adam(" in text  # what chapter 7's exercise is given
 
@@ -245,15 +269,21 @@ def test_a_stub_left_as_handed_out_gets_no_point_and_names_its_exercise(graded):
         assert f"Exercise {exercise.label}: write {exercise.name}(" in feedback
 
 
-def test_an_answer_that_ignores_its_arguments_or_hands_in_the_reference_gets_no_point(assignment, graded):
+def test_shortcuts_get_no_point_and_feedback_that_says_why(assignment, graded):
+    """An update rule that ignores its arguments, a function missing under its name, one that calls
+    Keras through a helper, and functions that call the reference they are compared with."""
     _, exercises = assignment
-    scores = graded[0]["shortcuts"]
+    scores, kinds = graded[0]["shortcuts"], shortcut_kinds(exercises)
+    assert sorted(set(kinds.values())) == ["Keras in a helper", "arguments ignored", "missing", "reference called"]
     for exercise in exercises:
         score, _, feedback = scores[exercise.label]
-        assert score == 0, f"{exercise.label}: a shortcut got {score}"
-        if "check_update_rule(" in exercise.check:
-            function = run_cells(exercise, shortcut(exercise))[exercise.name]
+        kind = kinds[exercise.label]
+        assert score == 0, f"{exercise.label} ({kind}): the shortcut got {score}"
+        if kind == "arguments ignored":
+            function = run_cells(exercise, shortcut(exercise, kind))[exercise.name]
             message = verdict(exercise, grading.other_source(exercise), function)
             assert message.startswith(f"✗ {exercise.name} with lr=") and message in feedback, feedback
-        else:
-            assert re.search(r"must be a function written in the notebook|uses keras", feedback), feedback
+        elif kind == "missing":
+            assert f"the notebook defines no function {exercise.name}: keep the stub's name" in feedback
+        else:  # the first case passes: the function computes the right thing, with what it may not use
+            assert re.search(rf"{exercise.name} uses [\w, ]+ \(itself or through a function it calls\)", feedback), feedback

@@ -241,16 +241,20 @@ feedback where it does not.
 - **Set-up.** Run the two set-up cells first. In Colab the first one fetches
   the course's code; on your own computer, run this notebook where the
   course's student edition is installed (its README says how).
-- **What is graded.** Each function under its name in the cell below its
+- **What is graded.** Each function under its name in the stub cell of its
   exercise, as it stands when the notebook has run to the end: keep the
-  stub's name and arguments, and give slips and experiments other names.
+  stub's name and arguments, and give slips and experiments other names. An
+  exercise's other steps (its "Then …") are for you to try; they are not
+  graded.
   Write each function with NumPy (`np`) and Python's standard library (you
   may `import math`, say); one that calls Keras or the course's `optlab`
   gets no point.
 - **Handing in.** Run the whole notebook from the top (Run all), check that
-  each exercise prints ✓, save it, and hand in this file, `{notebook}`, not a
-  copy of its cells in another notebook: its metadata names the assignment,
-  and the autograder refuses a notebook without it.
+  each exercise prints ✓ (needed for the point, though not enough: the
+  autograder also tries other values of the arguments), save it, and hand in
+  this file, `{notebook}`, not a copy of its cells in another notebook: its
+  metadata names the assignment, and the autograder refuses a notebook
+  without it.
 """
 
 
@@ -274,8 +278,8 @@ def student_notebook(exercises: list[Exercise], url: str) -> dict:
         heading = f"## Exercise {exercise.number}{title} · `{exercise.label}`"
         signature = f"{exercise.name}({ast.unparse(exercise.function.args)})"
         graded = (
-            f"**Graded:** `{signature}`, written in the cell below under that name. It is checked as "
-            "that cell's last lines check it, then with other values of its arguments."
+            f"**Graded:** `{signature}`, written in the stub cell below under that name. It is checked "
+            "as that cell's last lines check it, then with other values of its arguments."
         )
         chapter = f"From [chapter {int(exercise.stem[:2])}]({page})."
         cells.append(f"{heading}\n\n{chapter}\n\n{exercise.body}\n\n{graded}\n")
@@ -323,7 +327,10 @@ OTHER_CASES = {
         "lr=0.05, mu=0.5",
         "keras.optimizers.SGD(learning_rate=0.05, momentum=0.5, nesterov=True)",
     ),
-    "adagrad-by-hand": ("lr=0.3, a0=0.5", "keras.optimizers.Adagrad(learning_rate=0.3, initial_accumulator_value=0.5)"),
+    "adagrad-by-hand": (
+        "lr=0.3, a0=0.5, eps=0.5",
+        "keras.optimizers.Adagrad(learning_rate=0.3, initial_accumulator_value=0.5, epsilon=0.5)",
+    ),
     "rmsprop-by-hand": (
         "lr=0.02, rho=0.8, eps=0.05",
         "keras.optimizers.RMSprop(learning_rate=0.02, rho=0.8, epsilon=0.05)",
@@ -354,19 +361,25 @@ SUPPORT_SOURCE = '''\
 
 import functools
 import importlib.util
+import inspect
 import pathlib
 import sys
 
-# what a graded function may not call: the answer is the student's own NumPy and Python
-NOT_OWN = {"keras", "tensorflow", "tf", "optlab", "adabelief", "checks", "schedules"}
+# what a graded function may not use: the answer is the student's own NumPy and Python. Names it
+# reads (an import inside it, say), and the packages the globals it reads come from.
+NOT_OWN = {"keras", "tensorflow", "tf", "optlab", "adabelief", "checks", "schedules", "importlib", "__import__"}
+FOREIGN = {"keras", "tensorflow", "optlab", "tf_keras"}
 
 
 def checks():
     """optlab.checks loaded afresh, as a module of the grader's own: what a submission does to the
-    module it imported (its CheckResult, say) does not reach the grader's verdicts."""
+    module it imported (its CheckResult, say) does not reach the grader's verdicts. It is read from
+    the autograder's own files (source/files/optlab beside the submission's folder) where they are,
+    not from an optlab folder a submission brings along."""
     import optlab
 
-    path = pathlib.Path(optlab.__file__).with_name("checks.py")
+    shipped = pathlib.Path(__file__).resolve().parent.parent / "source" / "files" / "optlab" / "checks.py"
+    path = shipped if shipped.exists() else pathlib.Path(optlab.__file__).with_name("checks.py")
     spec = importlib.util.spec_from_file_location("optlab._grader_checks", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # where its dataclasses look for their module
@@ -382,21 +395,45 @@ def handed_in(function, name):
     )
 
 
+def _not_own(value) -> bool:
+    """Whether a global a function reads is Keras, TensorFlow or optlab (a module, or a thing of theirs)."""
+    module = value.__name__ if inspect.ismodule(value) else getattr(value, "__module__", None) or ""
+    return module.split(".")[0] in FOREIGN
+
+
 def own_code(function, name):
-    """Fail, saying why, unless ``function`` is written in the notebook without Keras or optlab."""
+    """Fail, saying why, unless ``function`` is written in the notebook and neither it nor the notebook's
+    functions it calls (followed through its globals) use Keras, TensorFlow or optlab."""
     inner = function.func if isinstance(function, functools.partial) else function
-    code = getattr(inner, "__code__", None)
     where = f"{getattr(inner, '__module__', None)}.{getattr(inner, '__qualname__', type(inner).__name__)}"
-    assert code is not None and getattr(inner, "__module__", None) == "__main__", (
+    assert getattr(inner, "__code__", None) is not None and getattr(inner, "__module__", None) == "__main__", (
         f"{name} must be a function written in the notebook, not {where}"
     )
-    names, codes = set(), [code]
-    while codes:
-        current = codes.pop()
-        names |= set(current.co_names)
-        codes += [constant for constant in current.co_consts if hasattr(constant, "co_names")]
-    used = sorted(names & NOT_OWN)
-    assert not used, f"{name} uses {', '.join(used)}: write it with NumPy and Python's standard library"
+    used, seen, functions = set(), set(), [inner]
+    while functions:
+        current = functions.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        codes, names = [current.__code__], set()
+        while codes:
+            code = codes.pop()
+            names |= set(code.co_names)
+            codes += [constant for constant in code.co_consts if hasattr(constant, "co_names")]
+        used |= names & NOT_OWN
+        for global_name in names:
+            value = current.__globals__.get(global_name)
+            value = value.func if isinstance(value, functools.partial) else value
+            if value is None:
+                continue
+            if _not_own(value):
+                used.add(global_name)
+            elif inspect.isfunction(value) and value.__module__ == "__main__":
+                functions.append(value)  # a helper of the notebook's: what it uses counts too
+    assert not used, (
+        f"{name} uses {', '.join(sorted(used))} (itself or through a function it calls): "
+        "write it with NumPy and Python's standard library"
+    )
 '''
 
 TEST_FILE = '''\
@@ -481,7 +518,7 @@ def other_source(exercise: Exercise) -> str:
         f"    functools.partial({exercise.name}, {arguments}),\n"
         f"    {optimizer},\n"
         "    shape=(3, 2),\n"
-        "    seed=1,\n" + "".join(options) + f'    name="{exercise.name} with {arguments}",\n'
+        "    seed=1,\n" + "".join(options) + f'    name="{exercise.name} with {arguments}, on 3 × 2 weights",\n'
         ")"
     )
     imports = ["import functools", *(["import keras"] if optimizer.startswith("keras.") else [])]

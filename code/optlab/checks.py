@@ -198,7 +198,7 @@ def check_update_rule(
 
 def _sentence(error) -> str:
     """An exception's message as the end of a sentence: one full stop, whether it had its own or not."""
-    return str(error).rstrip(".") + "."
+    return str(error).rstrip().rstrip(".") + "."
 
 
 def _numbers(value):
