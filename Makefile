@@ -93,9 +93,10 @@ lint: setup
 # notebooks are executed with oneDNN on (make execute) and checked with it off,
 # so that a cell whose saved text depends on the machine's rounding fails here,
 # not on a reader's machine. The wall-clock tests (`perf`) run first, alone; the
-# rest on two workers (pytest-xdist), each file on one of them: a notebook's
-# cells share its kernel, a module's tests its fixtures (a site, a browser, a
-# graded assignment). On 2 cores that takes about 0.6 of the time of one worker.
+# rest on two workers (pytest-xdist), each file on one of them (a notebook's
+# cells share its kernel, a module's tests its fixtures), but test_colab's
+# chapters spread over both (tests/conftest.py). On 2 cores that takes about
+# 0.6 of the time of one worker.
 test: setup colab-env browser lint
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest -m perf
 	TF_ENABLE_ONEDNN_OPTS=0 $(BIN)/python -m pytest -m "not perf" -n 2 --dist loadfile

@@ -57,6 +57,28 @@ def figures(path):
     return [(i, c, figure_outputs(c)) for i, c in enumerate(cells) if c["cell_type"] == "code" and figure_outputs(c)]
 
 
+# `make test` runs on two workers with pytest-xdist's `--dist loadfile`: a file's tests
+# go to one worker, in order, since a notebook's cells share its kernel and a module's
+# tests its fixtures (a site, a browser, a graded assignment). The files in SPREAD are
+# the exception: each of test_colab's chapters is a whole run with cheap shared
+# fixtures, and on one worker they alone would take a third of the time.
+SPREAD = {"test_colab.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, but with the tests of SPREAD's files handed out one by one."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileButSpread(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return nodeid if pathlib.PurePath(path).name in SPREAD else path
+
+    return ByFileButSpread(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if (
