@@ -286,4 +286,6 @@ def test_shortcuts_get_no_point_and_feedback_that_says_why(assignment, graded):
         elif kind == "missing":
             assert f"the notebook defines no function {exercise.name}: keep the stub's name" in feedback
         else:  # the first case passes: the function computes the right thing, with what it may not use
-            assert re.search(rf"{exercise.name} uses [\w, ]+ \(itself or through a function it calls\)", feedback), feedback
+            assert re.search(rf"{exercise.name} uses [\w, ]+ \(itself or through a function it calls\)", feedback), (
+                feedback
+            )
