@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
-import hashlib
 import json
 import pathlib
 import re
@@ -190,22 +189,13 @@ def checked_exercises(root: pathlib.Path = ROOT, only: list | None = None) -> li
                 )
         prose = editions.chapter_prose(nb, path.stem, book)
         for solution in editions.solutions(nb):
-            function, check = solution.checked_function()
-            if function is None:
+            if solution.checked_function()[0] is None:
                 continue
             title, body = titles[solution.label]
-            code = [next(code for code in solution.code if f"def {function.name}(" in code)]
-            imports, given = _imports_and_given(nb, solution, code)
-            found[solution.label] = Exercise(
-                path.stem,
-                book.numbers[solution.label],
-                title,
-                solution.label,
-                prose(body.strip()),
-                solution,
-                imports,
-                given,
-            )
+            number, text = book.numbers[solution.label], prose(body.strip())
+            exercise = Exercise(path.stem, number, title, solution.label, text, solution, [], [])
+            exercise.imports, exercise.given = _imports_and_given(nb, solution, [exercise.answer()])
+            found[solution.label] = exercise
     if only is None:
         return list(found.values())
     unknown = [label for label in only if label not in found]
@@ -222,7 +212,7 @@ def _cell(kind: str, source: str, index: int, metadata: dict | None = None):
 
     make = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
     cell = make(source, metadata=metadata or {})
-    cell.id = hashlib.sha1(f"{ASSIGNMENT}/{index}/{source}".encode()).hexdigest()[:16]  # stable, not random
+    cell.id = editions._cell_id(ASSIGNMENT, index, source)  # stable, not random
     return cell
 
 
